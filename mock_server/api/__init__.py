@@ -1,0 +1,1 @@
+"""Handlers of the public API, one module per tag of the document."""

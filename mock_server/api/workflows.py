@@ -1,0 +1,77 @@
+"""Handlers of the `workflows` tag: run a workflow, read a run, list runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..lifecycle import summary, view
+from ..runs import find_workflow, start_run
+from ..spec import query_parameter
+from .context import org_id, runtime
+from .idempotent import idempotent
+
+
+async def run_workflow(workflow_name: str, body: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
+    rt = runtime()
+    org = rt.store.org(org_id())
+    run_input: dict[str, Any] = (body or {}).get("input", {})
+
+    async def execute() -> tuple[int, dict[str, Any]]:
+        definition = find_workflow(rt, org, workflow_name, must_be_enabled=True)
+        if rt.rehearsals.take("dispatch_failure", definition.name):
+            failed = start_run(rt, org.id, definition, run_input, dispatch_failed=True)
+            raise rt.errors.coded("workflow_dispatch_failed", workflow_run_id=failed.workflow_run_id)
+        run = start_run(rt, org.id, definition, run_input)
+        return 201, {
+            "workflow_run_id": run.workflow_run_id,
+            "workflow_name": definition.name,
+            "status": "started",
+            "started_at": run.started_at,
+            "input": run.input,
+        }
+
+    return await idempotent(execute)
+
+
+async def get_workflow_run(workflow_run_id: str) -> tuple[dict[str, Any], int]:
+    rt = runtime()
+    run = rt.store.get_run(org_id(), workflow_run_id)
+    if run is None:
+        raise rt.errors.coded("workflow_run_not_found")
+    return view(run, rt.clock.now()), 200
+
+
+async def list_workflow_runs(
+    workflow_name: str | None = None,
+    status: list[str] | None = None,
+    created_at_after: int | None = None,
+    created_at_before: int | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> tuple[dict[str, Any], int]:
+    rt = runtime()
+    org = rt.store.org(org_id())
+    if limit is None:
+        limit = int(query_parameter(rt.document, "listWorkflowRuns", "limit")["schema"]["default"])
+    if offset is None:
+        offset = int(query_parameter(rt.document, "listWorkflowRuns", "offset")["schema"]["default"])
+    if workflow_name is not None:
+        find_workflow(rt, org, workflow_name, must_be_enabled=False)
+    wanted = set(status) if status else None
+    now = rt.clock.now()
+    page: list[dict[str, Any]] = []
+    total = 0
+    for run in rt.store.runs_newest_first(org.id):
+        if workflow_name is not None and run.workflow_name != workflow_name:
+            continue
+        if created_at_after is not None and run.started_at < created_at_after:
+            continue
+        if created_at_before is not None and run.started_at > created_at_before:
+            continue
+        entry = summary(run, now)
+        if wanted is not None and entry["status"] not in wanted:
+            continue
+        if offset <= total < offset + limit:
+            page.append(entry)
+        total += 1
+    return {"data": page, "total": total, "limit": limit, "offset": offset}, 200

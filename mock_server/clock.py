@@ -1,0 +1,51 @@
+"""The injectable clock: system time plus a controllable offset (the mock's virtual time)."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> int:
+        """Current time in integer Unix seconds."""
+        ...
+
+
+class SystemClock:
+    """Wall-clock seconds; the only place the mock reads system time (freezegun patches it)."""
+
+    def now(self) -> int:
+        return int(time.time())
+
+
+class ClockWouldGoBackwards(ValueError):
+    """Raised when virtual time would move before the current virtual time."""
+
+
+class VirtualClock:
+    """System time shifted by an offset that the control plane can only move forward."""
+
+    def __init__(self, base: Clock | None = None, offset: int = 0) -> None:
+        self._base = base or SystemClock()
+        self.offset = offset
+
+    def now(self) -> int:
+        return self._base.now() + self.offset
+
+    def advance(self, seconds: int) -> int:
+        if seconds < 0:
+            raise ClockWouldGoBackwards("advance_seconds must not be negative")
+        self.offset += seconds
+        return self.now()
+
+    def set(self, timestamp: int) -> int:
+        # Runs derive their state from the clock; moving back would un-finish terminal runs.
+        current = self.now()
+        if timestamp < current:
+            raise ClockWouldGoBackwards(f"cannot set the clock back from {current} to {timestamp}")
+        self.offset += timestamp - current
+        return self.now()
+
+    def reset(self) -> None:
+        self.offset = 0

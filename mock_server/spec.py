@@ -1,0 +1,185 @@
+"""Load the OpenAPI documents and expose the API facts the mock reads from them."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC_ENV = "COVERBASE_SPEC_DIR"
+
+
+def spec_dir() -> Path:
+    """The folder holding coverbase.yaml and mock-control.yaml (repo checkout or installed copy)."""
+    override = os.environ.get(SPEC_ENV)
+    if override:
+        return Path(override)
+    repo_copy = Path(__file__).resolve().parent.parent / "openapi"
+    if (repo_copy / "coverbase.yaml").is_file():
+        return repo_copy
+    return Path(__file__).resolve().parent / "_openapi"
+
+
+def api_spec_path() -> Path:
+    return spec_dir() / "coverbase.yaml"
+
+
+def control_spec_path() -> Path:
+    return spec_dir() / "mock-control.yaml"
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not an OpenAPI document")
+    return data
+
+
+def load_document(path: Path | None = None) -> dict[str, Any]:
+    """The raw API document (cached; callers must not mutate it)."""
+    return _load(str(path or api_spec_path()))
+
+
+def load_control_document(path: Path | None = None) -> dict[str, Any]:
+    return _load(str(path or control_spec_path()))
+
+
+def resolve(doc: dict[str, Any], node: Any) -> Any:
+    """Follow one local `$ref` (as many hops as needed)."""
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        if not ref.startswith("#/"):
+            raise ValueError(f"only local references are supported: {ref}")
+        target: Any = doc
+        for part in ref[2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+    tag: str
+    raw: dict[str, Any]
+
+    @property
+    def path_regex(self) -> re.Pattern[str]:
+        """Matches concrete paths of this template; a parameter may hold any character, '/' too."""
+        pattern = re.sub(r"\\\{[^}]+\\\}", "(.+)", re.escape(self.path))
+        return re.compile(f"^{pattern}$", re.DOTALL)
+
+
+def operations(doc: dict[str, Any]) -> list[Operation]:
+    found: list[Operation] = []
+    for path, item in doc.get("paths", {}).items():
+        for method in HTTP_METHODS:
+            op = item.get(method)
+            if op is None:
+                continue
+            tags = op.get("tags") or ["default"]
+            found.append(Operation(op["operationId"], method.upper(), path, tags[0], op))
+    return found
+
+
+@dataclass(frozen=True)
+class KeyRules:
+    min_length: int
+    max_length: int
+    pattern: re.Pattern[str]
+    invalid_status: int
+    invalid_type: str
+
+
+@dataclass(frozen=True)
+class IdempotencyPolicy:
+    """The machine-readable `x-idempotency` extension."""
+
+    header: str
+    operation_ids: frozenset[str]
+    window_seconds: int
+    boundary_exclusive: bool
+    scope: tuple[str, ...]
+    stored_min: int
+    stored_max: int
+    key: KeyRules
+
+    def stores(self, status: int) -> bool:
+        return self.stored_min <= status <= self.stored_max
+
+    def expired(self, first_used_at: int, now: int) -> bool:
+        end = first_used_at + self.window_seconds
+        return now >= end if self.boundary_exclusive else now > end
+
+
+def idempotency_policy(doc: dict[str, Any]) -> IdempotencyPolicy:
+    ext = doc["x-idempotency"]
+    key = ext["key"]
+    return IdempotencyPolicy(
+        header=ext["header"],
+        operation_ids=frozenset(ext["operations"]),
+        window_seconds=int(ext["window_seconds"]),
+        boundary_exclusive=ext["window_boundary"] == "exclusive",
+        scope=tuple(ext["scope"]),
+        stored_min=int(ext["stored_statuses"]["min"]),
+        stored_max=int(ext["stored_statuses"]["max"]),
+        key=KeyRules(
+            min_length=int(key["min_length"]),
+            max_length=int(key["max_length"]),
+            pattern=re.compile(key["pattern"]),
+            invalid_status=int(key["invalid_status"]),
+            invalid_type=str(key["invalid_type"]),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class CodedErrorSpec:
+    code: str
+    status: int
+    message: str
+
+
+def error_catalog(doc: dict[str, Any]) -> dict[str, CodedErrorSpec]:
+    codes = doc["x-error-catalog"]["codes"]
+    return {
+        code: CodedErrorSpec(code, int(entry["status"]), str(entry["message"]))
+        for code, entry in codes.items()
+    }
+
+
+def plain_errors(doc: dict[str, Any]) -> dict[str, tuple[int, str]]:
+    plain = doc["x-error-catalog"]["plain"]
+    return {name: (int(e["status"]), str(e["detail"])) for name, e in plain.items()}
+
+
+def schema(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = doc["components"]["schemas"][name]
+    return found
+
+
+def enum_of(doc: dict[str, Any], name: str) -> list[Any]:
+    return list(schema(doc, name)["enum"])
+
+
+def query_parameter(doc: dict[str, Any], operation_id: str, name: str) -> dict[str, Any]:
+    for op in operations(doc):
+        if op.operation_id == operation_id:
+            for param in op.raw.get("parameters", []):
+                param = resolve(doc, param)
+                if param["in"] == "query" and param["name"] == name:
+                    found: dict[str, Any] = param
+                    return found
+    raise KeyError(f"{operation_id} has no query parameter {name}")
