@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 4010
+PY_DIRS := $(wildcard mock_server contract_tests spec_tools bench tests)
+BASE_URL ?= http://127.0.0.1:4010
+API_KEY ?= ak_live_xxx
+BASE ?= origin/main
 
 .PHONY: help mock test lint typecheck test-reliability contract docs lint-spec spec-diff bench clean
 
@@ -23,12 +27,27 @@ mock: $(STAMP)
 	$(BIN)/coverbase-mock --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check mock_server contract_tests tests
-	$(BIN)/ruff format --check mock_server contract_tests tests
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy
 
-test: lint
+test: lint lint-spec
 	$(BIN)/python -m pytest -m "not slow" -q
+
+contract: $(STAMP)
+	$(BIN)/coverbase-contract --base-url $(BASE_URL) --api-key $(API_KEY) $(CONTRACT_ARGS)
+
+docs: $(STAMP)
+	$(BIN)/python -m spec_tools.docs
+
+lint-spec: $(STAMP)
+	$(BIN)/python -m spec_tools.lint openapi/coverbase.yaml openapi/mock-control.yaml
+
+spec-diff: $(STAMP)
+	$(BIN)/python -m spec_tools.diff --base $(BASE)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 test-reliability: $(STAMP)
 	$(BIN)/python -m pytest -m slow -q

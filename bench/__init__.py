@@ -1,0 +1,1 @@
+"""Benchmark: the mock against Prism and a bare-Starlette ceiling."""

@@ -1,0 +1,1 @@
+"""Tools for spec authors: reference docs, lint and diff of the OpenAPI document."""
