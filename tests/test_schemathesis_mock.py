@@ -1,0 +1,75 @@
+"""schemathesis against the mock in-process: stateless (positive and negative) and stateful (links)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    use_after_free,
+)
+
+from mock_server.app import build_runtime, create_app
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    ignored_auth,
+    use_after_free,
+]
+AUTH = {"Authorization": "Bearer ak_live_xxx"}
+
+RUNTIME = build_runtime()
+APP = create_app(RUNTIME)
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+schema.config.generation.update(modes=list(schemathesis.GenerationMode))  # positive and negative data
+QUICK = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state() -> None:
+    RUNTIME.reset()
+
+
+@schema.parametrize()
+@QUICK
+def test_every_operation_conforms(case: Any) -> None:
+    case.call_and_validate(headers=AUTH, checks=CHECKS)
+
+
+class Stateful(schema.as_state_machine()):  # type: ignore[misc]
+    def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+        return {"headers": AUTH}
+
+    def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+        case.validate_response(response, checks=CHECKS)
+
+
+TestStateful = Stateful.TestCase
+TestStateful.settings = settings(
+    max_examples=15,
+    stateful_step_count=6,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
