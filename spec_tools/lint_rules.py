@@ -1,0 +1,320 @@
+"""Our own lint rules for the OpenAPI documents, one function per rule, each yielding findings with a fix.
+
+openapi-spec-validator runs first (see spec_tools.lint) and covers structure, $ref resolution, unique
+operationIds and declared path parameters; these rules add what it does not check. Examples are validated
+with openapi-schema-validator's OAS30Validator. Spectral's `oas` ruleset (npm) overlaps with the metadata,
+example and unused-component rules, but it would bring a Node toolchain into CI and still need custom
+JavaScript functions for the catalog, idempotency and ID rules, so all our rules stay here in Python.
+The ID-prefix rule and its exemptions live in spec_tools.lint_ids.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from openapi_schema_validator import OAS30Validator
+
+from spec_tools.errors import coded_example_codes, is_error_status
+from spec_tools.finding import Finding
+from spec_tools.lint_ids import id_prefixes
+from spec_tools.load import (
+    Document,
+    deref,
+    escape_token,
+    iter_operations,
+    json_media,
+    media_examples,
+    operations_by_id,
+    pointer,
+    resolve_pointer,
+)
+
+ERROR_SCHEMAS = ("CodedError", "FreeFormError", "PlainError", "ValidationError")
+COMPONENT_KINDS = ("schemas", "parameters", "responses", "requestBodies", "headers", "examples")
+
+
+Rule = Callable[[Document], Iterator[Finding]]
+
+
+def operation_metadata(doc: Document) -> Iterator[Finding]:
+    """Every operation has an operationId, a summary and at least one tag declared at the top level."""
+    declared = {t.get("name") for t in doc.get("tags") or [] if isinstance(t, dict)}
+    for op in iter_operations(doc):
+        for key, fix in (
+            ("operationId", "add a unique camelCase operationId"),
+            ("summary", "add a one-line summary"),
+        ):
+            if not str(op.node.get(key) or "").strip():
+                yield Finding(op.pointer, "operation-metadata", f"{op.label} has no {key}.", fix + ".")
+        tags = op.node.get("tags") or []
+        if not tags:
+            yield Finding(op.pointer, "operation-metadata", f"{op.label} has no tag.", "add one tag from `tags`.")
+        for tag in tags:
+            if tag not in declared:
+                yield Finding(
+                    op.pointer + "/tags",
+                    "operation-metadata",
+                    f"{op.label} uses tag '{tag}', which the top-level `tags` list does not declare.",
+                    f"declare '{tag}' (with a description) in the top-level `tags`.",
+                )
+
+
+def _error_responses(doc: Document) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(pointer, status, resolved response) for every 4xx/5xx response of every operation."""
+    for op in iter_operations(doc):
+        for status, raw in (op.node.get("responses") or {}).items():
+            if is_error_status(str(status)):
+                yield pointer("paths", op.path, op.method, "responses", str(status)), str(status), deref(doc, raw)
+
+
+def error_bodies(doc: Document) -> Iterator[Finding]:
+    """Every 4xx/5xx response uses one of the documented error body schemas by reference."""
+    schemas = (doc.get("components") or {}).get("schemas") or {}
+    allowed = [name for name in ERROR_SCHEMAS if name in schemas]
+    choices = ", ".join(allowed) or "an error schema (none of " + ", ".join(ERROR_SCHEMAS) + " is defined)"
+    for where, status, response in _error_responses(doc):
+        media = json_media(response)
+        schema = media.get("schema") if media else None
+        ref = schema.get("$ref") if isinstance(schema, dict) else None
+        if ref not in {f"#/components/schemas/{name}" for name in allowed}:
+            used = f"uses {ref}" if ref else ("has an inline schema" if schema else "has no JSON body")
+            yield Finding(
+                where,
+                "error-body",
+                f"Error response {status} {used}.",
+                f"give it an application/json body whose schema is a $ref to one of: {choices}.",
+            )
+
+
+def error_catalog(doc: Document) -> Iterator[Finding]:
+    """Codes in error examples are catalogued (with the same status) and every catalogued code is used."""
+    catalog = doc.get("x-error-catalog")
+    codes: dict[str, Any] = (catalog.get("codes") or {}) if isinstance(catalog, dict) else {}
+    used: set[str] = set()
+    for where, status, response in _error_responses(doc):
+        for code in coded_example_codes(doc, response):
+            used.add(code)
+            entry = codes.get(code)
+            if entry is None:
+                yield Finding(
+                    where,
+                    "error-catalog",
+                    f"Error code '{code}' in the example of response {status} is not in `x-error-catalog.codes`.",
+                    f"add '{code}' (status, message, when) to #/x-error-catalog/codes or fix the example's code.",
+                )
+            elif str(entry.get("status")) != status:
+                yield Finding(
+                    where,
+                    "error-catalog",
+                    f"Error code '{code}' is catalogued with status {entry.get('status')} but used in a {status}.",
+                    f"use '{code}' only in {entry.get('status')} responses, or correct its catalogued status.",
+                )
+    for code in codes:
+        if code not in used:
+            yield Finding(
+                pointer("x-error-catalog", "codes", code),
+                "error-catalog",
+                f"Catalogued error code '{code}' is not used by any response example.",
+                "add a 4xx/5xx response example with this code, or remove the code from the catalog.",
+            )
+
+
+def _examples(doc: Document) -> Iterator[tuple[str, Any, Any]]:
+    """(pointer, schema, value) of every parameter, request body and response example (and header example)."""
+    for op in iter_operations(doc):
+        levels = ((pointer("paths", op.path), doc["paths"][op.path]), (op.pointer, op.node))
+        for base, holder in levels:
+            for index, raw in enumerate(holder.get("parameters") or []):
+                yield from _holder_examples(doc, raw, f"{base}/parameters/{index}")
+        body = op.node.get("requestBody")
+        if isinstance(body, dict):
+            where = _written_at(body, op.pointer + "/requestBody")
+            for media_type, media in (deref(doc, body).get("content") or {}).items():
+                yield from _holder_examples(doc, media, f"{where}/content/{escape_token(media_type)}")
+        for status, raw in (op.node.get("responses") or {}).items():
+            response = deref(doc, raw)
+            where = _written_at(raw, f"{op.pointer}/responses/{status}")
+            for media_type, media in (response.get("content") or {}).items():
+                yield from _holder_examples(doc, media, f"{where}/content/{escape_token(media_type)}")
+            for name, header in (response.get("headers") or {}).items():
+                yield from _holder_examples(doc, header, f"{where}/headers/{escape_token(name)}")
+
+
+def _written_at(raw: Any, inline: str) -> str:
+    """Where a possibly referenced node is written: the component it references, else its inline pointer."""
+    if isinstance(raw, dict) and isinstance(raw.get("$ref"), str):
+        return str(raw["$ref"])
+    return inline
+
+
+def _holder_examples(doc: Document, raw: Any, inline: str) -> Iterator[tuple[str, Any, Any]]:
+    where = _written_at(raw, inline)
+    holder = deref(doc, raw)
+    if not isinstance(holder, dict) or "schema" not in holder:
+        return
+    for name, value in media_examples(holder, doc):
+        suffix = "/example" if name == "example" else f"/examples/{escape_token(name)}/value"
+        yield where + suffix, holder["schema"], value
+
+
+def examples_match_schemas(doc: Document) -> Iterator[Finding]:
+    """Every example validates against its schema (OAS 3.0 semantics, local $refs resolved)."""
+    components = doc.get("components") or {}
+    seen: set[str] = set()
+    for where, schema, value in _examples(doc):
+        if where in seen:
+            continue
+        seen.add(where)
+        validator = OAS30Validator({**schema, "components": components} if isinstance(schema, dict) else schema)
+        for error in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
+            inner = "".join("/" + escape_token(str(p)) for p in error.absolute_path)
+            yield Finding(
+                where + inner,
+                "example-schema",
+                f"Example does not match its schema: {error.message}.",
+                "correct the example value, or the schema if the example is right.",
+            )
+
+
+def idempotency_references(doc: Document) -> Iterator[Finding]:
+    """`x-idempotency.operations` names existing POST operations, and each operation's pointer resolves."""
+    by_id = operations_by_id(doc)
+    policy = doc.get("x-idempotency")
+    listed: list[Any] = (policy.get("operations") or []) if isinstance(policy, dict) else []
+    for index, name in enumerate(listed):
+        where = pointer("x-idempotency", "operations", index)
+        op = by_id.get(str(name))
+        if op is None:
+            yield Finding(
+                where, "idempotency-ref", f"'{name}' is not an operationId.", "name an existing POST operation."
+            )
+        elif op.method != "post":
+            yield Finding(
+                where,
+                "idempotency-ref",
+                f"'{name}' is {op.label}; idempotency keys apply to POST operations only.",
+                "remove it from the list or point at the POST operation.",
+            )
+        elif "x-idempotency" not in op.node:
+            yield Finding(
+                op.pointer,
+                "idempotency-ref",
+                f"{op.label} is listed in #/x-idempotency/operations but does not carry `x-idempotency`.",
+                'add `x-idempotency: "#/x-idempotency"` to the operation.',
+            )
+    for op in iter_operations(doc):
+        ref = op.node.get("x-idempotency")
+        if ref is None:
+            continue
+        where = op.pointer + "/x-idempotency"
+        target = _top_level_target(doc, ref)
+        if target is None:
+            yield Finding(
+                where,
+                "idempotency-ref",
+                f"`x-idempotency` of {op.label} is {ref!r}, which names no top-level key of the document.",
+                'point it at the policy, e.g. "#/x-idempotency".',
+            )
+        elif op.operation_id not in (target.get("operations") or []):
+            yield Finding(
+                where,
+                "idempotency-ref",
+                f"{op.label} points at {ref} but is not in that policy's `operations` list.",
+                f"add '{op.operation_id}' to {ref}/operations or drop the operation's `x-idempotency`.",
+            )
+
+
+def _top_level_target(doc: Document, ref: Any) -> dict[str, Any] | None:
+    if not isinstance(ref, str) or not re.fullmatch(r"#/[^/]+", ref):
+        return None
+    try:
+        target = resolve_pointer(doc, ref)
+    except KeyError:
+        return None
+    return target if isinstance(target, dict) else None
+
+
+def links(doc: Document) -> Iterator[Finding]:
+    """Every link names an existing operationId and only parameters that operation has."""
+    by_id = operations_by_id(doc)
+    for op in iter_operations(doc):
+        for status, raw in (op.node.get("responses") or {}).items():
+            for name, raw_link in (deref(doc, raw).get("links") or {}).items():
+                link = deref(doc, raw_link)
+                where = pointer("paths", op.path, op.method, "responses", str(status), "links", name)
+                target = by_id.get(str(link.get("operationId")))
+                if target is None:
+                    yield Finding(
+                        where,
+                        "link",
+                        f"Link '{name}' targets operationId {link.get('operationId')!r}, which does not exist.",
+                        "use the operationId of an existing operation (operationRef is not supported).",
+                    )
+                    continue
+                available = {(str(p.get("in")), str(p.get("name"))) for p in target.parameters}
+                for param in link.get("parameters") or {}:
+                    location, _, bare = str(param).rpartition(".")
+                    if not any(n == bare and (not location or location == i) for i, n in available):
+                        yield Finding(
+                            where + "/parameters/" + escape_token(str(param)),
+                            "link",
+                            f"Link '{name}' sets parameter '{param}', which {target.label} does not have.",
+                            "use one of: " + ", ".join(sorted(n for _, n in available)) + ".",
+                        )
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def unused_components(doc: Document) -> Iterator[Finding]:
+    """Every component is reachable from the paths (or a top-level extension) through $refs."""
+    components = doc.get("components") or {}
+    roots = {key: value for key, value in doc.items() if key != "components"}
+    pending = list(_refs(roots))
+    reached: set[str] = set()
+    while pending:
+        ref = pending.pop()
+        if ref in reached:
+            continue
+        reached.add(ref)
+        try:
+            pending.extend(_refs(resolve_pointer(doc, ref)))
+        except KeyError:
+            continue  # a dangling $ref is openapi-spec-validator's finding
+    for kind in COMPONENT_KINDS:
+        for name in components.get(kind) or {}:
+            ref = pointer("components", kind, name)
+            if ref not in reached:
+                yield Finding(
+                    ref,
+                    "unused-component",
+                    f"Component {kind}/{name} is not referenced by any operation.",
+                    "reference it where it is meant to be used, or delete it.",
+                )
+
+
+RULES: tuple[Rule, ...] = (
+    operation_metadata,
+    error_bodies,
+    error_catalog,
+    examples_match_schemas,
+    idempotency_references,
+    links,
+    unused_components,
+    id_prefixes,
+)
+
+
+def run_rules(doc: Document) -> list[Finding]:
+    return sorted({finding for rule in RULES for finding in rule(doc)})
