@@ -1,0 +1,144 @@
+"""What the suite knows about the deployment: its objects, a second org's key, and which controls it offers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from .client import ApiClient
+from .clocks import ClockControl, ControlPlaneClock
+
+
+class ConfigError(Exception):
+    """Usage or configuration problem: exit status 2 with this one-line reason."""
+
+
+@dataclass
+class TargetObjects:
+    vendor_id: str
+    control_set_ids: list[str]
+    service_ids: list[str]
+    enabled_workflow: str
+    other_enabled_workflow: str | None = None
+    disabled_workflow: str | None = None
+    run_duration_seconds: int | None = None  # how long a run of enabled_workflow takes, when known
+
+
+@dataclass
+class Environment:
+    objects: TargetObjects
+    second_key: str | None
+    clock: ClockControl | None
+    control_plane: bool
+
+    @property
+    def rehearsals(self) -> bool:
+        return self.control_plane
+
+
+TARGET_FIELDS = ("vendor_id", "enabled_workflow")
+
+
+def load_target_file(path: Path) -> TargetObjects:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read target file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"target file {path} is not a mapping")
+    missing = [name for name in TARGET_FIELDS if not isinstance(data.get(name), str)]
+    if missing:
+        raise ConfigError(f"target file {path} lacks {', '.join(missing)}")
+    return TargetObjects(
+        vendor_id=data["vendor_id"],
+        control_set_ids=[str(x) for x in data.get("control_set_ids", [])],
+        service_ids=[str(x) for x in data.get("service_ids", [])],
+        enabled_workflow=data["enabled_workflow"],
+        other_enabled_workflow=data.get("other_enabled_workflow"),
+        disabled_workflow=data.get("disabled_workflow"),
+        run_duration_seconds=data.get("run_duration_seconds"),
+    )
+
+
+def has_control_plane(client: ApiClient) -> bool:
+    try:
+        reply = client.control("GET", "/_mock/health")
+    except httpx.HTTPError:
+        return False
+    return reply.status == 200 and isinstance(reply.body, dict) and reply.body.get("status") == "ok"
+
+
+def objects_from_fixtures(fixtures: dict[str, Any], api_key: str) -> tuple[TargetObjects, str | None]:
+    """The primary key's org objects and a key of another org, from /_mock/fixtures."""
+    orgs = fixtures.get("orgs", [])
+    mine = next((o for o in orgs if api_key in o.get("api_keys", [])), None)
+    if mine is None:
+        raise ConfigError("the API key belongs to no fixture organization of this mock")
+    vendor = next((v for v in mine["vendors"] if v["service_ids"]), None) or (mine["vendors"] or [None])[0]
+    if vendor is None:
+        raise ConfigError("the fixture organization has no vendor")
+    enabled = [w for w in mine["workflows"] if w["enabled"]]
+    completed = [w for w in enabled if w["outcome"] == "completed"] or enabled
+    if not completed:
+        raise ConfigError("the fixture organization has no enabled workflow")
+    first = completed[0]
+    other = next((w["name"] for w in enabled if w["name"] != first["name"]), None)
+    disabled = next((w["name"] for w in mine["workflows"] if not w["enabled"]), None)
+    second = next((o["api_keys"][0] for o in orgs if o is not mine and o["api_keys"]), None)
+    objects = TargetObjects(
+        vendor_id=vendor["id"],
+        control_set_ids=list(mine["control_set_ids"][:1]),
+        service_ids=list(vendor["service_ids"][:1]),
+        enabled_workflow=first["name"],
+        other_enabled_workflow=other,
+        disabled_workflow=disabled,
+        run_duration_seconds=int(first["duration_seconds"]),
+    )
+    return objects, second
+
+
+def discover(
+    client: ApiClient,
+    target_file: Path | None,
+    second_key: str | None,
+    clock: ClockControl | None,
+) -> Environment:
+    """Preflight: reachable, key accepted, objects known; then which controls the target offers."""
+    try:
+        auth = client.request("GET", "/v1/utils/authtest")
+    except httpx.HTTPError as exc:
+        raise ConfigError(f"cannot reach {client.base_url}: {exc}") from exc
+    if auth.status == 401:
+        raise ConfigError("the API key was rejected (401 on /v1/utils/authtest)")
+    if auth.status != 200:
+        raise ConfigError(f"/v1/utils/authtest answered {auth.status}, not 200: is this a Coverbase API base URL?")
+    control = has_control_plane(client)
+    if control:
+        reset = client.control("POST", "/_mock/reset")
+        if reset.status != 200:
+            raise ConfigError(f"/_mock/reset answered {reset.status}")
+    if target_file is not None:
+        objects = load_target_file(target_file)
+    elif control:
+        fixtures = client.control("GET", "/_mock/fixtures").body
+        objects, fixture_second = objects_from_fixtures(fixtures, client.keys["primary"])
+        second_key = second_key or fixture_second
+    else:
+        raise ConfigError("this target serves no /_mock/ control plane: name its objects with --target FILE")
+    if second_key is not None:
+        client.keys["second"] = second_key
+        if client.request("GET", "/v1/utils/authtest", key="second").status != 200:
+            raise ConfigError("the second API key was rejected by /v1/utils/authtest")
+    for name in (objects.enabled_workflow, objects.other_enabled_workflow, objects.disabled_workflow):
+        if name is None:
+            continue
+        reply = client.request("GET", "/v1/workflows/runs", params=[("workflow_name", name), ("limit", "1")])
+        if reply.status != 200:
+            raise ConfigError(f"workflow {name!r} named by the target does not exist ({reply.status})")
+    if clock is None and control:
+        clock = ControlPlaneClock(client)
+    return Environment(objects=objects, second_key=second_key, clock=clock, control_plane=control)

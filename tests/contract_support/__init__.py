@@ -1,0 +1,1 @@
+"""Helpers of the contract-suite tests: mock subprocesses and suite runs."""
