@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 4010
-PY_DIRS := $(wildcard mock_server contract_tests spec_tools bench tests)
+PY_DIRS := $(wildcard mock_server contract_tests spec_tools bench tests examples)
 BASE_URL ?= http://127.0.0.1:4010
 API_KEY ?= ak_live_xxx
 BASE ?= origin/main
@@ -30,6 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy
+	$(BIN)/mypy examples
 
 test: lint lint-spec
 	$(BIN)/python -m pytest -m "not slow" -q

@@ -35,6 +35,8 @@ def mask_key(value: str) -> str:
 def verify_token(token: str, request: ConnexionRequest) -> dict[str, Any] | None:
     runtime = from_scope(request.scope)
     org_id = org_for_key(runtime.fixtures, token)
+    if org_id is None and "auth_not_enforced" in runtime.settings.faults:
+        org_id = runtime.fixtures.orgs[0].id
     if org_id is None:
         return None
     return {"sub": org_id}

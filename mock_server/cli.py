@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import sys
 from pathlib import Path
 
 from .fixtures import FixtureError
 
 DEFAULT_PORT = 4010
+CONTROL_TOKEN_ENV = "COVERBASE_MOCK_CONTROL_TOKEN"
 
 
 def _is_loopback(host: str) -> bool:
@@ -34,6 +36,21 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve /_mock/ even when not listening on loopback",
     )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="plant a fault that breaks one documented behaviour (repeatable; see mock_server/faults.py)",
+    )
+    p.add_argument(
+        "--control-token",
+        default=os.environ.get(CONTROL_TOKEN_ENV) or None,
+        help=f"require this token in X-Mock-Control-Token on /_mock/ (default ${CONTROL_TOKEN_ENV});"
+        " needed to serve the control plane on a non-loopback address",
+    )
+    p.add_argument("--state", type=Path, default=None, help="keep all state in this SQLite file (default: in memory)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (more than 1 needs --state)")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return p
 
@@ -42,23 +59,62 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     import uvicorn
 
-    from .app import build_runtime, create_app
+    from . import faults, spec
+    from .app import app_from_env, settings_env
+    from .auth import mask_key
+    from .fixtures import load_fixtures
     from .runtime import Settings
 
-    control = args.control_plane or _is_loopback(args.host)
     try:
-        runtime = build_runtime(fixtures_path=args.fixtures, settings=Settings(control_plane=control))
+        planted = faults.validate(args.fault)
+    except ValueError as exc:
+        print(f"coverbase-mock: {exc}", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print("coverbase-mock: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and args.state is None:
+        print(
+            "coverbase-mock: --workers > 1 needs --state PATH: in-memory state is not shared between processes",
+            file=sys.stderr,
+        )
+        return 2
+    loopback = _is_loopback(args.host)
+    if args.control_plane and not loopback and not args.control_token:
+        print("coverbase-mock: --control-plane on a non-loopback address needs --control-token", file=sys.stderr)
+        return 2
+    # Off the loopback interface the control plane (reset, clock) is served only behind a token.
+    control = loopback or bool(args.control_token)
+    settings = Settings(control_plane=control, control_token=args.control_token, faults=planted)
+    try:
+        fixtures = load_fixtures(args.fixtures, spec.load_document())
     except FixtureError as exc:
         print(f"coverbase-mock: {exc}", file=sys.stderr)
         return 2
-    app = create_app(runtime)
     base = f"http://{args.host}:{args.port}"
-    key = runtime.fixtures.orgs[0].api_keys[0]
+    key = mask_key(fixtures.orgs[0].api_keys[0])
     print(f"coverbase-mock serving {base}  (Swagger UI: {base}/ui/)", flush=True)
-    print(f"  try: curl -H 'Authorization: Bearer {key}' {base}/v1/utils/authtest", flush=True)
+    # Keys never go to logs: the banner names the key by its masked form (full keys are in the fixtures).
+    print(f"  try: curl -H 'Authorization: Bearer <key {key}>' {base}/v1/utils/authtest", flush=True)
     if control:
         print(f"  control plane: {base}/_mock/health", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    if args.state is not None:
+        print(f"  state: {args.state} ({args.workers} worker(s))", flush=True)
+    if planted:
+        print(f"  PLANTED FAULTS: {', '.join(sorted(planted))}", flush=True)
+    os.environ.update(settings_env(settings, fixtures_path=args.fixtures, state_path=args.state))
+    if args.workers > 1:
+        # Worker processes cannot inherit an app object: each builds its own from the environment.
+        uvicorn.run(
+            "mock_server.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+        )
+    else:
+        uvicorn.run(app_from_env(), host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 

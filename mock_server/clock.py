@@ -19,6 +19,25 @@ class SystemClock:
         return int(time.time())
 
 
+class OffsetStore(Protocol):
+    """Where the offset lives: the store, so it survives restarts and is shared by workers."""
+
+    def clock_offset(self) -> int: ...
+
+    def set_clock_offset(self, offset: int) -> None: ...
+
+
+class _LocalOffset:
+    def __init__(self, offset: int) -> None:
+        self._offset = offset
+
+    def clock_offset(self) -> int:
+        return self._offset
+
+    def set_clock_offset(self, offset: int) -> None:
+        self._offset = offset
+
+
 class ClockWouldGoBackwards(ValueError):
     """Raised when virtual time would move before the current virtual time."""
 
@@ -26,9 +45,17 @@ class ClockWouldGoBackwards(ValueError):
 class VirtualClock:
     """System time shifted by an offset that the control plane can only move forward."""
 
-    def __init__(self, base: Clock | None = None, offset: int = 0) -> None:
+    def __init__(self, base: Clock | None = None, offset: int = 0, offsets: OffsetStore | None = None) -> None:
         self._base = base or SystemClock()
-        self.offset = offset
+        self._offsets = offsets or _LocalOffset(offset)
+
+    @property
+    def offset(self) -> int:
+        return self._offsets.clock_offset()
+
+    @offset.setter
+    def offset(self, value: int) -> None:
+        self._offsets.set_clock_offset(value)
 
     def now(self) -> int:
         return self._base.now() + self.offset

@@ -30,7 +30,7 @@ class ErrorFactory:
     def coded(self, code: str, **fields: str) -> ApiError:
         entry = self._catalog[code]
         message = entry.message.format(**fields) if fields else entry.message
-        return ApiError(entry.status, {"detail": {"code": code, "message": message}})
+        return ApiError(entry.status, {"detail": {"code": entry.code, "message": message}})
 
     def plain(self, name: str, headers: dict[str, str] | None = None) -> ApiError:
         status, detail = self._plain[name]

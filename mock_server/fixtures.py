@@ -11,6 +11,8 @@ import yaml
 from jsonschema import Draft7Validator
 
 from .schemas import component_validator, describe_errors
+from .triggers import CONDITION_SCHEMA, TRIGGER_EVENTS
+from .webhooks import is_loopback_url
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parent / "data" / "fixtures.yaml"
 
@@ -101,6 +103,18 @@ FIXTURE_SCHEMA: dict[str, Any] = {
                                 "enabled": {"type": "boolean"},
                                 "outcome": {"enum": ["completed", "failed"]},
                                 "failure_message": {"type": "string"},
+                                "triggers": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "additionalProperties": False,
+                                        "required": ["event"],
+                                        "properties": {
+                                            "event": {"enum": list(TRIGGER_EVENTS)},
+                                            "when": {"$ref": "#/definitions/condition"},
+                                        },
+                                    },
+                                },
                                 "steps": {
                                     "type": "array",
                                     "minItems": 1,
@@ -133,6 +147,41 @@ FIXTURE_SCHEMA: dict[str, Any] = {
                         },
                     },
                     "assessments": {"type": "array", "items": {"type": "object"}},
+                    "import_reports": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["id", "name", "base_object", "mapping"],
+                            "properties": {
+                                "id": _id("cbimprt"),
+                                "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+                                "report_name": {"type": "string"},
+                                "base_object": {"enum": ["vendor"]},
+                                "mapping": {
+                                    "type": "object",
+                                    "required": ["name", "external_id"],
+                                    "additionalProperties": {"type": "string", "minLength": 1},
+                                },
+                            },
+                        },
+                    },
+                    "webhooks": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["id", "url", "events", "secret"],
+                            "properties": {
+                                "id": _id("cbwh"),
+                                "url": {"type": "string", "pattern": "^https?://"},
+                                "events": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                                "secret": {"type": "string", "minLength": 16},
+                                "enabled": {"type": "boolean"},
+                                "description": {"type": "string"},
+                            },
+                        },
+                    },
                     "runs": {
                         "type": "array",
                         "items": {
@@ -153,6 +202,9 @@ FIXTURE_SCHEMA: dict[str, Any] = {
 }
 
 
+FIXTURE_SCHEMA["definitions"] = {"condition": CONDITION_SCHEMA}
+
+
 class FixtureError(ValueError):
     """A fixture file that cannot be used; the message names the file and the field."""
 
@@ -167,6 +219,12 @@ class StepDefinition:
 
 
 @dataclass(frozen=True)
+class TriggerBinding:
+    event: str
+    when: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
 class WorkflowDefinition:
     id: str
     name: str
@@ -174,6 +232,26 @@ class WorkflowDefinition:
     outcome: str
     failure_message: str
     steps: tuple[StepDefinition, ...]
+    triggers: tuple[TriggerBinding, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    id: str
+    name: str
+    report_name: str
+    base_object: str
+    mapping: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WebhookFixture:
+    id: str
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    enabled: bool
+    description: str | None
 
 
 @dataclass(frozen=True)
@@ -204,6 +282,8 @@ class OrgFixture:
     assessments: tuple[dict[str, Any], ...]
     runs: tuple[SeedRun, ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
+    import_reports: dict[str, ImportReport] = field(default_factory=dict)
+    webhooks: tuple[WebhookFixture, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -285,7 +365,13 @@ def _parse_org(
             for s in wf["steps"]
         )
         workflows[wf["name"]] = WorkflowDefinition(
-            wf["id"], wf["name"], wf["enabled"], wf["outcome"], wf.get("failure_message", "The workflow failed."), steps
+            wf["id"],
+            wf["name"],
+            wf["enabled"],
+            wf["outcome"],
+            wf.get("failure_message", "The workflow failed."),
+            steps,
+            tuple(TriggerBinding(t["event"], t.get("when")) for t in wf.get("triggers", [])),
         )
     for a, assessment in enumerate(org.get("assessments", [])):
         problems = describe_errors(assessment_check, assessment, f"{where}.assessments[{a}]")
@@ -303,6 +389,33 @@ def _parse_org(
             raise FixtureError(f"{where}.runs[{r}].run.status: seed runs must be terminal")
         _unique(seed["run"]["workflow_run_id"], seen_ids, f"{where}.runs[{r}].run.workflow_run_id", "id")
         runs.append(SeedRun(seed["run"], seed.get("input", {}), seed.get("target_assessment_id")))
+    reports: dict[str, ImportReport] = {}
+    for n, report in enumerate(org.get("import_reports", [])):
+        if report["name"] in reports:
+            raise FixtureError(f"{where}.import_reports[{n}].name: duplicate report {report['name']!r}")
+        _unique(report["id"], seen_ids, f"{where}.import_reports[{n}].id", "id")
+        reports[report["name"]] = ImportReport(
+            report["id"],
+            report["name"],
+            report.get("report_name", report["name"]),
+            report["base_object"],
+            report["mapping"],
+        )
+    hooks = []
+    for n, hook in enumerate(org.get("webhooks", [])):
+        _unique(hook["id"], seen_ids, f"{where}.webhooks[{n}].id", "id")
+        if not is_loopback_url(hook["url"]):
+            raise FixtureError(f"{where}.webhooks[{n}].url: the mock delivers only to loopback addresses")
+        hooks.append(
+            WebhookFixture(
+                hook["id"],
+                hook["url"],
+                tuple(hook["events"]),
+                hook["secret"],
+                hook.get("enabled", True),
+                hook.get("description"),
+            )
+        )
     return OrgFixture(
         id=org["id"],
         name=org["name"],
@@ -315,6 +428,8 @@ def _parse_org(
         assessments=tuple(org.get("assessments", [])),
         runs=tuple(runs),
         raw=org,
+        import_reports=reports,
+        webhooks=tuple(hooks),
     )
 
 

@@ -1,4 +1,4 @@
-"""Failures an integrator arms through the control plane to rehearse their retry logic."""
+"""Failures an integrator rehearses: armed through the control plane or asked for per request."""
 
 from __future__ import annotations
 
@@ -6,18 +6,54 @@ from dataclasses import dataclass
 
 from .ids import IdFactory
 
-KINDS = ("dispatch_failure",)
+KINDS = ("dispatch_failure", "delay", "drop_after_commit")
+HEADER = "x-coverbase-mock-rehearse"
+SCOPE_KEY = "coverbase.rehearsal"
+MAX_DELAY_MS = 30000
 
 
 @dataclass
 class Rehearsal:
     id: str
     kind: str
+    operation_id: str | None
     workflow_name: str | None
+    delay_ms: int | None
     remaining: int
 
     def as_dict(self) -> dict[str, object]:
-        return {"id": self.id, "kind": self.kind, "workflow_name": self.workflow_name, "remaining": self.remaining}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "operation_id": self.operation_id,
+            "workflow_name": self.workflow_name,
+            "delay_ms": self.delay_ms,
+            "remaining": self.remaining,
+        }
+
+    def label(self) -> str:
+        return f"delay={self.delay_ms}" if self.kind == "delay" else self.kind
+
+
+@dataclass
+class RehearsalSlot:
+    """Shared through the ASGI scope (copied shallowly by connexion) so the journal sees what was rehearsed."""
+
+    current: Rehearsal | None = None
+
+    def label(self) -> str | None:
+        return self.current.label() if self.current is not None else None
+
+
+def parse_header(value: str) -> Rehearsal | None:
+    """`dispatch_failure`, `delay=<ms>` or `drop_after_commit`; anything else is ignored (None)."""
+    value = value.strip()
+    if value in ("dispatch_failure", "drop_after_commit"):
+        return Rehearsal("header", value, None, None, None, 1)
+    name, _, amount = value.partition("=")
+    if name == "delay" and amount.isdigit() and 1 <= int(amount) <= MAX_DELAY_MS:
+        return Rehearsal("header", "delay", None, None, int(amount), 1)
+    return None
 
 
 class Rehearsals:
@@ -25,19 +61,32 @@ class Rehearsals:
         self._ids = ids
         self._armed: list[Rehearsal] = []
 
-    def arm(self, kind: str, workflow_name: str | None, count: int) -> Rehearsal:
-        rehearsal = Rehearsal(self._ids.new("mockreh"), kind, workflow_name, count)
+    def arm(
+        self,
+        kind: str,
+        workflow_name: str | None,
+        count: int,
+        *,
+        operation_id: str | None = None,
+        delay_ms: int | None = None,
+    ) -> Rehearsal:
+        rehearsal = Rehearsal(self._ids.new("mockreh"), kind, operation_id, workflow_name, delay_ms, count)
         self._armed.append(rehearsal)
         return rehearsal
 
-    def take(self, kind: str, workflow_name: str) -> Rehearsal | None:
+    def take(self, kind: str, workflow_name: str | None, *, operation_id: str | None = None) -> Rehearsal | None:
         """Consume one armed rehearsal matching this call, oldest first."""
         for rehearsal in self._armed:
-            if rehearsal.kind == kind and rehearsal.workflow_name in (None, workflow_name):
-                rehearsal.remaining -= 1
-                if rehearsal.remaining <= 0:
-                    self._armed.remove(rehearsal)
-                return rehearsal
+            if rehearsal.kind != kind:
+                continue
+            if rehearsal.operation_id not in (None, operation_id):
+                continue
+            if rehearsal.workflow_name not in (None, workflow_name):
+                continue
+            rehearsal.remaining -= 1
+            if rehearsal.remaining <= 0:
+                self._armed.remove(rehearsal)
+            return rehearsal
         return None
 
     def armed(self) -> list[Rehearsal]:

@@ -46,6 +46,10 @@ def start_run(
         target_assessment_id=target_assessment_id,
     )
     rt.store.add_run(record)
+    if not dispatch_failed and rt.webhooks is not None:
+        rt.webhooks.publish(
+            org_id, "WorkflowRun.Created", {"workflow_run_id": run_id, "workflow_name": definition.name}
+        )
     return record
 
 

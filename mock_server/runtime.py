@@ -15,6 +15,7 @@ from .ids import IdFactory
 from .rehearsals import Rehearsals
 from .spec import IdempotencyPolicy
 from .store import Store
+from .webhooks import WebhookDispatcher
 
 SCOPE_KEY = "coverbase.runtime"
 
@@ -37,6 +38,7 @@ class Runtime:
     guard: IdempotencyGuard
     rehearsals: Rehearsals
     settings: Settings = field(default_factory=Settings)
+    webhooks: WebhookDispatcher | None = None
 
     @property
     def fixtures(self) -> Fixtures:
@@ -48,6 +50,8 @@ class Runtime:
         self.clock.reset()
         self.guard.reset()
         self.rehearsals.clear()
+        if self.webhooks is not None:
+            self.webhooks.reset()
 
 
 def from_scope(scope: Scope) -> Runtime:

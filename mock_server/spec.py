@@ -154,10 +154,7 @@ class CodedErrorSpec:
 
 def error_catalog(doc: dict[str, Any]) -> dict[str, CodedErrorSpec]:
     codes = doc["x-error-catalog"]["codes"]
-    return {
-        code: CodedErrorSpec(code, int(entry["status"]), str(entry["message"]))
-        for code, entry in codes.items()
-    }
+    return {code: CodedErrorSpec(code, int(entry["status"]), str(entry["message"])) for code, entry in codes.items()}
 
 
 def plain_errors(doc: dict[str, Any]) -> dict[str, tuple[int, str]]:

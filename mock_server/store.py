@@ -6,8 +6,9 @@ import bisect
 import copy
 import itertools
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from typing import Any, Literal, Protocol
 
 from .fixtures import Fixtures, OrgFixture
 from .lifecycle import RunRecord
@@ -29,6 +30,22 @@ class AssessmentRecord:
         return value
 
 
+@dataclass
+class VendorRecord:
+    """A vendor that entered through the Import API (fixture vendors live in the fixtures)."""
+
+    org_id: str
+    id: str
+    external_id: str
+    attributes: dict[str, Any]
+    created_at: int
+    updated_at: int
+
+    @property
+    def name(self) -> str:
+        return str(self.attributes.get("name", ""))
+
+
 @dataclass(frozen=True)
 class IdempotencyScope:
     org_id: str
@@ -42,6 +59,11 @@ class IdempotencyRecord:
     first_used_at: int
     status: int
     body: str
+
+
+# What a claim on a key found: a live stored outcome to replay, another execution holding the key,
+# or the key is now ours (the caller must then `idempotency_put` or `idempotency_release`).
+ClaimResult = IdempotencyRecord | Literal["busy", "claimed"]
 
 
 class Store(Protocol):
@@ -77,15 +99,62 @@ class Store(Protocol):
 
     def idempotency_put(self, scope: IdempotencyScope, record: IdempotencyRecord) -> None: ...
 
+    def idempotency_claim(
+        self, scope: IdempotencyScope, live_from: int, claimed_at: int, stale_before: int
+    ) -> ClaimResult:
+        """Atomically: replay a record with first_used_at >= live_from, else report a claim made at or
+        after stale_before as busy, else take the key with a pending claim stamped claimed_at."""
+        ...
+
+    def idempotency_release(self, scope: IdempotencyScope) -> None:
+        """Drop a pending claim whose outcome is not stored, so the key can be retried."""
+        ...
+
     def idempotency_purge(self, expired_before: int) -> int: ...
 
     def idempotency_count(self) -> int: ...
+
+    def add_vendor(self, record: VendorRecord) -> None: ...
+
+    def get_vendor(self, org_id: str, vendor_id: str) -> VendorRecord | None: ...
+
+    def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None: ...
+
+    def save_vendor(self, record: VendorRecord) -> None: ...
 
     def journal_append(self, entry: dict[str, Any]) -> None: ...
 
     def journal(self) -> list[dict[str, Any]]: ...
 
     def journal_clear(self) -> None: ...
+
+    def clock_offset(self) -> int: ...
+
+    def set_clock_offset(self, offset: int) -> None: ...
+
+
+def seed(store: Store) -> None:
+    """Load the fixtures' seed assessments and runs into an empty store."""
+    for org in store.fixtures.orgs:
+        for item in org.assessments:
+            fields = {k: copy.deepcopy(v) for k, v in item.items() if k != "custom_fields"}
+            fields.setdefault("workflow_run_id", None)
+            store.add_assessment(AssessmentRecord(org.id, fields, copy.deepcopy(item.get("custom_fields", []))))
+        for run_seed in org.runs:
+            snap = copy.deepcopy(run_seed.run)
+            store.add_run(
+                RunRecord(
+                    workflow_run_id=snap["workflow_run_id"],
+                    org_id=org.id,
+                    workflow_name=snap["workflow_name"],
+                    workflow_definition_id=snap["workflow_definition_id"],
+                    started_at=snap["started_at"],
+                    input=copy.deepcopy(run_seed.input),
+                    sequence=store.next_sequence(),
+                    target_assessment_id=run_seed.target_assessment_id,
+                    snapshot=snap,
+                )
+            )
 
 
 class _OrgState:
@@ -95,6 +164,8 @@ class _OrgState:
         # Sorted ascending by (started_at, sequence): newest-first listing is a reverse walk.
         self.run_order: list[tuple[int, int, str]] = []
         self.runs_by_assessment: dict[str, list[str]] = {}
+        self.vendors: dict[str, VendorRecord] = {}
+        self.vendors_by_external_id: dict[str, str] = {}
 
 
 class MemoryStore:
@@ -104,6 +175,8 @@ class MemoryStore:
         self.fixtures = fixtures
         self._orgs: dict[str, _OrgState] = {}
         self._idempotency: dict[IdempotencyScope, IdempotencyRecord] = {}
+        self._pending: dict[IdempotencyScope, int] = {}
+        self._clock_offset = 0
         self._journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_LIMIT)
         self._sequence = itertools.count(1)
         self.reset()
@@ -111,36 +184,35 @@ class MemoryStore:
     def reset(self) -> None:
         self._orgs = {org.id: _OrgState() for org in self.fixtures.orgs}
         self._idempotency.clear()
+        self._pending.clear()
         self._journal.clear()
         self._sequence = itertools.count(1)
-        for org in self.fixtures.orgs:
-            for seed in org.assessments:
-                fields = {k: copy.deepcopy(v) for k, v in seed.items() if k != "custom_fields"}
-                fields.setdefault("workflow_run_id", None)
-                self.add_assessment(
-                    AssessmentRecord(org.id, fields, copy.deepcopy(seed.get("custom_fields", [])))
-                )
-            for run_seed in org.runs:
-                snap = copy.deepcopy(run_seed.run)
-                self.add_run(
-                    RunRecord(
-                        workflow_run_id=snap["workflow_run_id"],
-                        org_id=org.id,
-                        workflow_name=snap["workflow_name"],
-                        workflow_definition_id=snap["workflow_definition_id"],
-                        started_at=snap["started_at"],
-                        input=copy.deepcopy(run_seed.input),
-                        sequence=self.next_sequence(),
-                        target_assessment_id=run_seed.target_assessment_id,
-                        snapshot=snap,
-                    )
-                )
+        self._clock_offset = 0
+        seed(self)
 
     def org(self, org_id: str) -> OrgFixture:
         return self.fixtures.org(org_id)
 
     def next_sequence(self) -> int:
         return next(self._sequence)
+
+    def add_vendor(self, record: VendorRecord) -> None:
+        state = self._orgs[record.org_id]
+        state.vendors[record.id] = record
+        state.vendors_by_external_id[record.external_id] = record.id
+
+    def get_vendor(self, org_id: str, vendor_id: str) -> VendorRecord | None:
+        state = self._orgs.get(org_id)
+        return state.vendors.get(vendor_id) if state else None
+
+    def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None:
+        state = self._orgs.get(org_id)
+        if state is None or external_id not in state.vendors_by_external_id:
+            return None
+        return state.vendors[state.vendors_by_external_id[external_id]]
+
+    def save_vendor(self, record: VendorRecord) -> None:
+        self.add_vendor(record)
 
     def add_assessment(self, record: AssessmentRecord) -> None:
         self._orgs[record.org_id].assessments[record.id] = record
@@ -182,7 +254,23 @@ class MemoryStore:
         return self._idempotency.get(scope)
 
     def idempotency_put(self, scope: IdempotencyScope, record: IdempotencyRecord) -> None:
+        self._pending.pop(scope, None)
         self._idempotency[scope] = record
+
+    def idempotency_claim(
+        self, scope: IdempotencyScope, live_from: int, claimed_at: int, stale_before: int
+    ) -> ClaimResult:
+        record = self._idempotency.get(scope)
+        if record is not None and record.first_used_at >= live_from:
+            return record
+        pending = self._pending.get(scope)
+        if pending is not None and pending >= stale_before:
+            return "busy"
+        self._pending[scope] = claimed_at
+        return "claimed"
+
+    def idempotency_release(self, scope: IdempotencyScope) -> None:
+        self._pending.pop(scope, None)
 
     def idempotency_purge(self, expired_before: int) -> int:
         stale = [s for s, r in self._idempotency.items() if r.first_used_at < expired_before]
@@ -201,3 +289,9 @@ class MemoryStore:
 
     def journal_clear(self) -> None:
         self._journal.clear()
+
+    def clock_offset(self) -> int:
+        return self._clock_offset
+
+    def set_clock_offset(self, offset: int) -> None:
+        self._clock_offset = offset

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import typing as t
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
+from connexion.json_schema import Draft4ResponseValidator
 from connexion.lifecycle import ConnexionRequest
-from connexion.validators import JSONRequestBodyValidator, ParameterValidator
+from connexion.validators import (
+    JSONRequestBodyValidator,
+    JSONResponseBodyValidator,
+    ParameterValidator,
+    TextResponseBodyValidator,
+)
 from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import Receive, Scope
 
 from .errors import ApiError, ErrorFactory
+
+jsonschema_rs: Any
+try:
+    jsonschema_rs = importlib.import_module("jsonschema_rs")
+except ImportError:  # pragma: no cover - the accelerator is optional; jsonschema alone gives the same answers
+    jsonschema_rs = None
 
 Loc = list[str | int]
 
@@ -34,14 +47,17 @@ def _item(loc: Loc, msg: str, type_: str) -> dict[str, Any]:
 def schema_errors(error: ValidationError, base: Loc) -> list[dict[str, Any]]:
     """Translate one jsonschema error into FastAPI-style items (one per missing or extra field)."""
     loc: Loc = base + list(error.absolute_path)
-    validator, value = error.validator, error.validator_value
+    # jsonschema types these as "maybe unset"; an error from iter_errors always has them.
+    validator: Any = error.validator
+    value: Any = error.validator_value
+    schema: Any = error.schema
     if validator == "required":
         missing = [name for name in value if isinstance(error.instance, dict) and name not in error.instance]
-        return [_item(loc + [name], "Field required", "missing") for name in missing]
+        return [_item([*loc, name], "Field required", "missing") for name in missing]
     if validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
+        allowed = set(schema.get("properties", {}))
         extra = [name for name in error.instance if name not in allowed]
-        return [_item(loc + [name], "Extra inputs are not permitted", "extra_forbidden") for name in extra]
+        return [_item([*loc, name], "Extra inputs are not permitted", "extra_forbidden") for name in extra]
     if validator == "type":
         expected = value if isinstance(value, str) else value[0]
         type_, msg = _TYPE_NAMES.get(expected, ("type_error", f"Input should be of type {expected}"))
@@ -54,12 +70,122 @@ def schema_errors(error: ValidationError, base: Loc) -> list[dict[str, Any]]:
     if validator == "maximum":
         return [_item(loc, f"Input should be less than or equal to {value}", "less_than_equal")]
     if validator == "minLength":
-        return [_item(loc, f"String should have at least {value} character{'s' if value != 1 else ''}", "string_too_short")]
+        return [
+            _item(loc, f"String should have at least {value} character{'s' if value != 1 else ''}", "string_too_short")
+        ]
     if validator == "maxLength":
         return [_item(loc, f"String should have at most {value} characters", "string_too_long")]
     if validator == "pattern":
         return [_item(loc, f"String should match pattern '{value}'", "string_pattern_mismatch")]
     return [_item(loc, error.message, "value_error")]
+
+
+class Compiled:
+    """A schema's validators, built once: a compiled yes/no check for the common (valid) case, and the
+    jsonschema validator that decides and explains whenever the fast check does not say yes."""
+
+    __slots__ = ("_fast", "schema", "slow")
+
+    def __init__(self, schema: dict[str, Any], slow: Draft4Validator, fast: Any) -> None:
+        self.schema = schema  # held so that its id() cannot be reused while it is a cache key
+        self.slow = slow
+        self._fast = fast
+
+    def is_valid(self, instance: Any) -> bool:
+        if self._fast is not None and self._fast.is_valid(instance):
+            return True
+        # Whatever the fast engine rejects (or cannot compile) is decided by jsonschema, as before.
+        return bool(self.slow.is_valid(instance))
+
+
+# connexion builds a validator object per request, from schema dicts that live as long as the app:
+# compiling once per (schema object, flavour) removes that per-request cost.
+_COMPILED: dict[tuple[int, str], Compiled] = {}
+
+
+def compiled(schema: dict[str, Any], flavour: str = "plain") -> Compiled:
+    """The cached validators of `schema`: "plain" Draft 4 (requests) or connexion's "response" Draft 4."""
+    if not schema:
+        # Absent schemas arrive as a new {} per request: never a cache key, and they accept anything.
+        return _ACCEPT_ALL[flavour]
+    key = (id(schema), flavour)
+    found = _COMPILED.get(key)
+    if found is None or found.schema is not schema:
+        if flavour == "response":
+            slow = Draft4ResponseValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        else:
+            slow = Draft4Validator(schema)
+        found = Compiled(schema, slow, _fast(schema, flavour))
+        _COMPILED[key] = found
+    return found
+
+
+_ACCEPT_ALL = {
+    "plain": Compiled({}, Draft4Validator({}), None),
+    "response": Compiled({}, Draft4ResponseValidator({}), None),
+}
+
+_SAFE_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "additionalProperties", "items", "enum", "minimum", "maximum",
+        "minLength", "maxLength", "pattern", "minItems", "maxItems", "allOf", "anyOf", "oneOf", "not",
+    }
+)  # fmt: skip
+# Annotations with no effect on validation in jsonschema's Draft 4 ("nullable" is handled below).
+_IGNORED_KEYWORDS = frozenset({"description", "example", "examples", "title", "default", "nullable", "components"})
+
+
+def _fast(schema: dict[str, Any], flavour: str) -> Any:
+    """A jsonschema-rs validator answering exactly like jsonschema for this schema, or None.
+
+    Only schemas made of keywords whose Draft 4 meaning both engines share are compiled; `format`,
+    `$ref`, `writeOnly` and anything unknown keep the schema on jsonschema alone. For responses,
+    connexion lets `nullable: true` accept null in `type` and `enum`: the copy says so in Draft 4 terms.
+    """
+    if jsonschema_rs is None:
+        return None
+    try:
+        converted = _convert(schema, flavour == "response", top=True)
+    except _Unsupported:
+        return None
+    try:
+        return jsonschema_rs.Draft4Validator(converted)
+    except Exception:  # any schema the engine refuses stays with jsonschema
+        return None
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _convert(node: Any, nullable: bool, *, top: bool = False) -> Any:
+    if isinstance(node, list):
+        return [_convert(item, nullable) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "components" and top:
+            continue  # refs are already resolved by connexion; the copy does not need the library
+        if key.startswith("x-") or key in _IGNORED_KEYWORDS:
+            continue
+        if key not in _SAFE_KEYWORDS:
+            raise _Unsupported(key)
+        if key in ("properties",):
+            out[key] = {name: _convert(sub, nullable) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties", "not"):
+            out[key] = _convert(value, nullable) if isinstance(value, (dict, list)) else value
+        elif key in ("allOf", "anyOf", "oneOf"):
+            out[key] = [_convert(sub, nullable) for sub in value]
+        else:
+            out[key] = value
+    if nullable and (node.get("x-nullable") is True or node.get("nullable")):
+        if "type" in out:
+            types = out["type"] if isinstance(out["type"], list) else [out["type"]]
+            out["type"] = [*types, "null"] if "null" not in types else types
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
 
 
 def _collect(validator: Draft4Validator, instance: Any, base: Loc) -> list[dict[str, Any]]:
@@ -92,11 +218,7 @@ class BodyValidator(JSONRequestBodyValidator):
 
     @property
     def _validator(self) -> Draft4Validator:
-        return self._compiled()
-
-    @cache_on_instance
-    def _compiled(self) -> Draft4Validator:
-        return Draft4Validator(self._schema)
+        return compiled(self._schema).slow
 
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
         headers = Headers(scope=scope)
@@ -131,6 +253,8 @@ class BodyValidator(JSONRequestBodyValidator):
             raise _body_error("JSON decode error", "json_invalid", ["body", exc.pos]) from None
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
+        if compiled(self._schema).is_valid(body):
+            return None
         items = _collect(self._validator, body, ["body"])
         if items:
             raise ErrorFactory.validation(items)
@@ -156,7 +280,15 @@ def _replay(messages: list[t.MutableMapping[str, Any]], receive: Receive) -> Rec
     return receive_
 
 
-class ParamValidator(ParameterValidator):  # type: ignore[misc]
+def _param_value(request: ConnexionRequest, location: str, name: str) -> Any:
+    if location == "query":
+        return request.query_params.get(name)
+    if location == "path":
+        return request.path_params.get(name.replace("-", "_"))
+    return request.headers.get(name)
+
+
+class ParamValidator(ParameterValidator):
     """Query, path and header parameters, with every failure collected into one 422."""
 
     def validate_request(self, request: ConnexionRequest) -> None:
@@ -165,17 +297,15 @@ class ParamValidator(ParameterValidator):  # type: ignore[misc]
             extra = self.validate_query_parameter_list(request, security_params=self.security_query_params)
             for name in sorted(extra):
                 items.append(_item(["query", name], "Extra inputs are not permitted", "extra_forbidden"))
-        for location, getter in (
-            ("query", lambda p: request.query_params.get(p["name"])),
-            ("path", lambda p: request.path_params.get(p["name"].replace("-", "_"))),
-            ("header", lambda p: request.headers.get(p["name"])),
-        ):
+        for location in ("query", "path", "header"):
             for param in self.parameters.get(location, []):
-                items.extend(self._check(location, param, getter(param), request))
+                items.extend(self._check(location, param, _param_value(request, location, param["name"]), request))
         if items:
             raise ErrorFactory.validation(items)
 
-    def _check(self, location: str, param: dict[str, Any], value: Any, request: ConnexionRequest) -> list[dict[str, Any]]:
+    def _check(
+        self, location: str, param: dict[str, Any], value: Any, request: ConnexionRequest
+    ) -> list[dict[str, Any]]:
         name = param["name"]
         schema = param.get("schema", {})
         if value is None:
@@ -189,15 +319,44 @@ class ParamValidator(ParameterValidator):  # type: ignore[misc]
             return [_item([location, name], "Query parameter must be sent once", "value_error")]
         expected = schema.get("type")
         if expected in ("integer", "number") and isinstance(value, str):
-            return [_item([location, name], "Input should be a valid integer, unable to parse string as an integer", "int_parsing")]
+            return [
+                _item(
+                    [location, name],
+                    "Input should be a valid integer, unable to parse string as an integer",
+                    "int_parsing",
+                )
+            ]
         if expected == "array" and isinstance(value, list):
             item_type = schema.get("items", {}).get("type")
             if item_type in ("integer", "number") and any(isinstance(v, str) for v in value):
-                return [_item([location, name], "Input should be a valid integer, unable to parse string as an integer", "int_parsing")]
-        return _collect(Draft4Validator(schema), value, [location, name])
+                return [
+                    _item(
+                        [location, name],
+                        "Input should be a valid integer, unable to parse string as an integer",
+                        "int_parsing",
+                    )
+                ]
+        checked = compiled(schema)
+        if checked.is_valid(value):
+            return []
+        return _collect(checked.slow, value, [location, name])
+
+
+class ResponseValidator(JSONResponseBodyValidator):
+    """connexion's response check (kept on: it is the mock's guarantee), with the validator compiled once."""
+
+    @property
+    def validator(self) -> Draft4Validator:
+        return compiled(self._schema, "response").slow
+
+    def _validate(self, body: Any) -> None:
+        if compiled(self._schema, "response").is_valid(body):
+            return
+        super()._validate(body)  # the same NonConformingResponseBody as before
 
 
 VALIDATOR_MAP = {
     "parameter": ParamValidator,
     "body": MediaTypeDict({"*/*json": BodyValidator}),
+    "response": MediaTypeDict({"*/*json": ResponseValidator, "text/plain": TextResponseBodyValidator}),
 }

@@ -9,6 +9,8 @@ Exemptions of the ID-prefix rule (``id_prefixes``), decided here:
 * Only string fields (or arrays of strings) are checked: a numeric ``*_id`` is not a prefixed ID.
 * A generic prefix pattern such as ``^[a-z]+_[0-9a-f]{32}$`` is accepted for polymorphic references
   (a step artifact's ``id`` whose kind is given by ``artifact_type``).
+* A field marked ``x-external-id: true`` holds the caller's own identifier (e.g. ``external_id``), not a
+  Coverbase ID, and needs no prefix.
 * On request fields and path parameters a prefix ``pattern`` is accepted instead of ``x-id-prefix``, so
   fields such as ``config_id`` that carry a pattern pass on either side.
 """
@@ -97,7 +99,7 @@ def id_prefixes(doc: Document) -> Iterator[Finding]:
 def _response_id_finding(doc: Document, where: str, name: str, prop: Any) -> Finding | None:
     resolved = deref(doc, prop)
     target = _string_like(doc, resolved) if ID_NAME.match(name) and isinstance(resolved, dict) else None
-    if target is None or _prefix_of(target.get("pattern")):
+    if target is None or _prefix_of(target.get("pattern")) or resolved.get("x-external-id"):
         return None
     return Finding(
         where,

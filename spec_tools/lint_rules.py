@@ -72,7 +72,9 @@ def _error_responses(doc: Document) -> Iterator[tuple[str, str, dict[str, Any]]]
 def error_bodies(doc: Document) -> Iterator[Finding]:
     """Every 4xx/5xx response uses one of the documented error body schemas by reference."""
     schemas = (doc.get("components") or {}).get("schemas") or {}
-    allowed = [name for name in ERROR_SCHEMAS if name in schemas]
+    # A 4xx that carries a domain result (the Import API's all-failed 400) is declared in the catalog.
+    declared = list((doc.get("x-error-catalog") or {}).get("result_bodies") or [])
+    allowed = [name for name in (*ERROR_SCHEMAS, *declared) if name in schemas]
     choices = ", ".join(allowed) or "an error schema (none of " + ", ".join(ERROR_SCHEMAS) + " is defined)"
     for where, status, response in _error_responses(doc):
         media = json_media(response)

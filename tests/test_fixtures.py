@@ -45,6 +45,41 @@ def _broken(mutate: Any) -> dict[str, Any]:
         (lambda r: r["orgs"][0]["runs"][0]["run"].update(completed_at="soon"), "orgs[0].runs[0].run.completed_at"),
         (lambda r: r["orgs"][1]["api_keys"].append("ak_live_xxx"), "duplicate API key"),
         (lambda r: r["orgs"][0]["vendors"][0].update(risk_owner_id="cbuser_" + "0" * 32), "risk_owner_id"),
+        (
+            lambda r: r["orgs"][0]["workflows"][2]["triggers"][0].update(event="vendor.created"),
+            "orgs[0].workflows[2].triggers[0].event",
+        ),
+        (
+            lambda r: r["orgs"][0]["workflows"][2]["triggers"][0].update(when={"field": "x", "op": "like"}),
+            "orgs[0].workflows[2].triggers[0].when",
+        ),
+        (lambda r: r["orgs"][0]["import_reports"][0]["mapping"].pop("external_id"), "import_reports[0].mapping"),
+        (
+            lambda r: r["orgs"][0].update(
+                webhooks=[
+                    {
+                        "id": "cbwh_" + "0" * 32,
+                        "url": "https://example.com/x",
+                        "events": ["Vendor.Created"],
+                        "secret": "0123456789abcdef",
+                    }
+                ]
+            ),
+            "webhooks[0].url: the mock delivers only to loopback",
+        ),
+        (
+            lambda r: r["orgs"][0].update(
+                webhooks=[
+                    {
+                        "id": "cbwh_" + "0" * 32,
+                        "url": "http://127.0.0.1:1/x",
+                        "events": ["Vendor.Created"],
+                        "secret": "short",
+                    }
+                ]
+            ),
+            "webhooks[0].secret",
+        ),
     ],
 )
 def test_bad_fixtures_fail_naming_the_field(mutate: Any, needle: str) -> None:

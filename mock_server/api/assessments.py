@@ -6,10 +6,12 @@ import datetime as dt
 import string
 from typing import Any
 
-from ..fixtures import OrgFixture
+from ..events import emit
+from ..fixtures import OrgFixture, Vendor
 from ..runs import cancel_runs_of_assessment, find_workflow, start_run
 from ..runtime import Runtime
 from ..store import AssessmentRecord
+from ..vendors import find_vendor
 from .context import org_id, runtime
 from .idempotent import idempotent
 
@@ -22,7 +24,7 @@ class _KeepUnknown(dict[str, str]):
 
 
 def _render_name(template: str, vendor_name: str, now: int) -> str:
-    day = dt.datetime.fromtimestamp(now, tz=dt.timezone.utc)
+    day = dt.datetime.fromtimestamp(now, tz=dt.UTC)
     values = _KeepUnknown(
         vendor_name=vendor_name,
         date=day.strftime("%Y-%m-%d"),
@@ -35,9 +37,9 @@ def _render_name(template: str, vendor_name: str, now: int) -> str:
         return template
 
 
-def _check_references(rt: Runtime, org: OrgFixture, body: dict[str, Any]) -> None:
+def _check_references(rt: Runtime, org: OrgFixture, body: dict[str, Any]) -> Vendor:
     """Every referenced object must exist in the caller's org: else the free-form 400."""
-    vendor = org.vendors.get(body["vendor_id"])
+    vendor = find_vendor(rt.store, org, body["vendor_id"])
     if vendor is None:
         raise rt.errors.free_form(400, f"Vendor {body['vendor_id']} not found.")
     for control_set_id in body["control_set_ids"]:
@@ -52,6 +54,7 @@ def _check_references(rt: Runtime, org: OrgFixture, body: dict[str, Any]) -> Non
     for document_id in body.get("supporting_document_ids", []):
         if document_id not in org.document_ids:
             raise rt.errors.free_form(400, f"Document {document_id} not found.")
+    return vendor
 
 
 async def create_assessment(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -59,8 +62,7 @@ async def create_assessment(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     org = rt.store.org(org_id())
 
     async def execute() -> tuple[int, dict[str, Any]]:
-        _check_references(rt, org, body)
-        vendor = org.vendors[body["vendor_id"]]
+        vendor = _check_references(rt, org, body)
         trigger = body.get("trigger_workflow")
         definition = find_workflow(rt, org, trigger, must_be_enabled=True) if trigger is not None else None
         now = rt.clock.now()
@@ -95,9 +97,18 @@ async def create_assessment(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
             "workflow_run_id": run_id,
         }
         rt.store.add_assessment(AssessmentRecord(org.id, dict(fields)))
+        emit(
+            rt,
+            org.id,
+            "Assessment.Created",
+            {"assessment_id": assessment_id},
+            attributes=fields,
+            run_input={"assessment_id": assessment_id, "vendor_id": vendor.id},
+            target_assessment_id=assessment_id,
+        )
         return 201, fields
 
-    return await idempotent(execute)
+    return await idempotent(execute, body)
 
 
 def _find(rt: Runtime, assessment_id: str) -> AssessmentRecord:
@@ -118,15 +129,25 @@ async def get_assessment(assessment_id: str) -> tuple[dict[str, Any], int]:
 async def delete_assessment(assessment_id: str) -> tuple[dict[str, Any], int]:
     rt = runtime()
     record = _find(rt, assessment_id)
+    if record.archived_at is not None and "delete_not_idempotent" in rt.settings.faults:
+        raise rt.errors.coded("assessment_not_found")
     if record.archived_at is None:
         now = rt.clock.now()
-        if record.fields["status"] not in FINISHED:
+        old_status = record.fields["status"]
+        if old_status not in FINISHED:
             record.fields["status"] = "canceled"
         record.fields["updated_at"] = now
         record.archived_status = record.fields["status"]
         record.archived_at = now
         rt.store.save_assessment(record)
         cancel_runs_of_assessment(rt, record.org_id, record.id)
+        if old_status != record.fields["status"]:
+            emit(
+                rt,
+                record.org_id,
+                "Assessment.StatusChanged",
+                {"assessment_id": record.id, "old_status": old_status, "new_status": record.fields["status"]},
+            )
     return {
         "id": record.id,
         "status": record.archived_status,

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from connexion.context import scope
+
+from .. import faults
 from ..lifecycle import summary, view
+from ..rehearsals import SCOPE_KEY as REHEARSAL_KEY
+from ..rehearsals import RehearsalSlot
 from ..runs import find_workflow, start_run
+from ..runtime import Runtime
 from ..spec import query_parameter
 from .context import org_id, runtime
 from .idempotent import idempotent
@@ -18,7 +24,7 @@ async def run_workflow(workflow_name: str, body: dict[str, Any] | None = None) -
 
     async def execute() -> tuple[int, dict[str, Any]]:
         definition = find_workflow(rt, org, workflow_name, must_be_enabled=True)
-        if rt.rehearsals.take("dispatch_failure", definition.name):
+        if _rehearse_dispatch_failure(rt, definition.name):
             failed = start_run(rt, org.id, definition, run_input, dispatch_failed=True)
             raise rt.errors.coded("workflow_dispatch_failed", workflow_run_id=failed.workflow_run_id)
         run = start_run(rt, org.id, definition, run_input)
@@ -30,15 +36,16 @@ async def run_workflow(workflow_name: str, body: dict[str, Any] | None = None) -
             "input": run.input,
         }
 
-    return await idempotent(execute)
+    return await idempotent(execute, body)
 
 
 async def get_workflow_run(workflow_run_id: str) -> tuple[dict[str, Any], int]:
     rt = runtime()
-    run = rt.store.get_run(org_id(), workflow_run_id)
+    org = org_id()
+    run = faults.find_run(rt, org, workflow_run_id) if rt.settings.faults else rt.store.get_run(org, workflow_run_id)
     if run is None:
         raise rt.errors.coded("workflow_run_not_found")
-    return view(run, rt.clock.now()), 200
+    return faults.adjust_run_view(rt, view(run, rt.clock.now())), 200
 
 
 async def list_workflow_runs(
@@ -61,7 +68,10 @@ async def list_workflow_runs(
     now = rt.clock.now()
     page: list[dict[str, Any]] = []
     total = 0
-    for run in rt.store.runs_newest_first(org.id):
+    runs = rt.store.runs_newest_first(org.id)
+    if "list_runs_oldest_first" in rt.settings.faults:
+        runs = reversed(list(runs))
+    for run in runs:
         if workflow_name is not None and run.workflow_name != workflow_name:
             continue
         if created_at_after is not None and run.started_at < created_at_after:
@@ -74,4 +84,17 @@ async def list_workflow_runs(
         if offset <= total < offset + limit:
             page.append(entry)
         total += 1
+    if "list_total_counts_page" in rt.settings.faults:
+        total = len(page)
     return {"data": page, "total": total, "limit": limit, "offset": offset}, 200
+
+
+def _rehearse_dispatch_failure(rt: Runtime, workflow_name: str) -> bool:
+    """Asked for by the request's rehearsal header, or armed through the control plane."""
+    slot = scope.get(REHEARSAL_KEY)
+    if isinstance(slot, RehearsalSlot) and slot.current is not None:
+        return slot.current.kind == "dispatch_failure"
+    armed = rt.rehearsals.take("dispatch_failure", workflow_name, operation_id="runWorkflow")
+    if armed is not None and isinstance(slot, RehearsalSlot):
+        slot.current = armed
+    return armed is not None

@@ -1,4 +1,4 @@
-"""Handlers of the control plane: health, reset, clock, journal, fixtures, rehearsals."""
+"""Handlers of the control plane: health, reset, clock, journal, fixtures, rehearsals, webhooks."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Any
 
 from connexion.context import scope
 
-from .. import __version__
+from .. import __version__, spec
 from ..clock import ClockWouldGoBackwards
-from ..errors import ErrorFactory
+from ..errors import ApiError, ErrorFactory
 from ..runtime import Runtime, from_scope
+from ..webhooks import WebhookDispatcher, is_loopback_url
 
 
 def _rt() -> Runtime:
@@ -22,7 +23,8 @@ def _clock(rt: Runtime) -> dict[str, int]:
 
 async def health() -> tuple[dict[str, Any], int]:
     rt = _rt()
-    return {"status": "ok", "version": __version__, "api_version": str(rt.document["info"]["version"]), "now": rt.clock.now()}, 200
+    version = str(rt.document["info"]["version"])
+    return {"status": "ok", "version": __version__, "api_version": version, "now": rt.clock.now()}, 200
 
 
 async def reset() -> tuple[dict[str, Any], int]:
@@ -95,8 +97,72 @@ async def list_rehearsals() -> tuple[dict[str, Any], int]:
 
 
 async def arm_rehearsal(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    rehearsal = _rt().rehearsals.arm(body["kind"], body.get("workflow_name"), int(body.get("count", 1)))
+    rt = _rt()
+    kind = body["kind"]
+    if kind == "delay" and "delay_ms" not in body:
+        raise _invalid(["body", "delay_ms"], "delay_ms is required for kind 'delay'", "missing")
+    operation_id = body.get("operation_id")
+    known = {op.operation_id for op in spec.operations(rt.document)}
+    if operation_id is not None and operation_id not in known:
+        raise _invalid(["body", "operation_id"], f"No API operation {operation_id!r}", "value_error")
+    rehearsal = rt.rehearsals.arm(
+        kind,
+        body.get("workflow_name"),
+        int(body.get("count", 1)),
+        operation_id=operation_id,
+        delay_ms=body.get("delay_ms") if kind == "delay" else None,
+    )
     return rehearsal.as_dict(), 201
+
+
+def _invalid(loc: list[str | int], msg: str, type_: str) -> Exception:
+    return ErrorFactory.validation([ErrorFactory.validation_item(loc, msg, type_)])
+
+
+def _webhooks(rt: Runtime) -> WebhookDispatcher:
+    if rt.webhooks is None:
+        raise ApiError(404, {"detail": "Not Found"})
+    return rt.webhooks
+
+
+async def list_webhooks() -> tuple[dict[str, Any], int]:
+    hooks = _webhooks(_rt()).state.subscriptions.values()
+    return {"data": [h.public() for h in hooks]}, 200
+
+
+async def register_webhook(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    rt = _rt()
+    org_ids = [org.id for org in rt.fixtures.orgs]
+    org_id = body.get("org_id", org_ids[0])
+    if org_id not in org_ids:
+        raise _invalid(["body", "org_id"], f"No organization {org_id!r} in the fixtures", "value_error")
+    if not is_loopback_url(body["url"]):
+        raise _invalid(
+            ["body", "url"], "The mock delivers only to loopback URLs (127.0.0.0/8, ::1, localhost)", "value_error"
+        )
+    hook = _webhooks(rt).subscribe(org_id, body["url"], body["events"], body["secret"], body.get("description"))
+    return hook.public(), 201
+
+
+async def delete_webhook(webhook_id: str) -> tuple[dict[str, Any] | None, int]:
+    if not _webhooks(_rt()).unsubscribe(webhook_id):
+        raise ApiError(404, {"detail": "Not Found"})
+    return None, 204
+
+
+async def list_webhook_deliveries(
+    webhook_id: str | None = None, event_type: str | None = None
+) -> tuple[dict[str, Any], int]:
+    attempts = [
+        a.public()
+        for a in _webhooks(_rt()).deliveries()
+        if webhook_id in (None, a.webhook_id) and event_type in (None, a.event_type)
+    ]
+    return {"data": attempts, "total": len(attempts)}, 200
+
+
+async def deliver_webhooks() -> tuple[dict[str, Any], int]:
+    return {"attempted": await _webhooks(_rt()).deliver_due()}, 200
 
 
 async def clear_rehearsals() -> tuple[None, int]:

@@ -1,0 +1,317 @@
+"""Durable state (`--state PATH`): the Store protocol on an embedded SQLite database in WAL mode."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .fixtures import Fixtures, OrgFixture
+from .lifecycle import PlannedStep, RunRecord
+from .store import (
+    JOURNAL_LIMIT,
+    AssessmentRecord,
+    ClaimResult,
+    IdempotencyRecord,
+    IdempotencyScope,
+    VendorRecord,
+    seed,
+)
+
+# Several worker processes open the same file; a writer waits this long for another's transaction.
+BUSY_TIMEOUT_SECONDS = 30.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS assessments (
+    org_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (org_id, id));
+CREATE TABLE IF NOT EXISTS runs (
+    org_id TEXT NOT NULL, id TEXT NOT NULL, started_at INTEGER NOT NULL, sequence INTEGER NOT NULL,
+    target_assessment_id TEXT, data TEXT NOT NULL, PRIMARY KEY (org_id, id));
+CREATE INDEX IF NOT EXISTS runs_order ON runs (org_id, started_at, sequence);
+CREATE INDEX IF NOT EXISTS runs_target ON runs (org_id, target_assessment_id, sequence);
+CREATE TABLE IF NOT EXISTS idempotency (
+    org_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL,
+    pending INTEGER NOT NULL, claimed_at INTEGER NOT NULL,
+    first_used_at INTEGER, status INTEGER, body TEXT,
+    PRIMARY KEY (org_id, method, path, key));
+CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (pending, first_used_at);
+CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vendors (
+    org_id TEXT NOT NULL, id TEXT NOT NULL, external_id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (org_id, id));
+CREATE INDEX IF NOT EXISTS vendors_external ON vendors (org_id, external_id);
+"""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def run_to_json(record: RunRecord) -> str:
+    return _dumps(dataclasses.asdict(record))
+
+
+def run_from_json(text: str) -> RunRecord:
+    data = json.loads(text)
+    data["plan"] = [PlannedStep(**step) for step in data["plan"]]
+    return RunRecord(**data)
+
+
+def assessment_to_json(record: AssessmentRecord) -> str:
+    return _dumps(dataclasses.asdict(record))
+
+
+def assessment_from_json(text: str) -> AssessmentRecord:
+    return AssessmentRecord(**json.loads(text))
+
+
+def _scope_args(scope: IdempotencyScope) -> tuple[str, str, str, str]:
+    return scope.org_id, scope.method, scope.path, scope.key
+
+
+class SqliteStore:
+    """Every write is committed before the handler answers, so an acknowledged write survives SIGKILL."""
+
+    def __init__(self, path: Path | str, fixtures: Fixtures) -> None:
+        self.fixtures = fixtures
+        self.path = Path(path)
+        # One connection per process, used from whichever thread runs the event loop; the lock keeps
+        # transactions of different threads (e.g. a test client's portal) from interleaving.
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives the process being killed (the acknowledged-write promise);
+        # only an OS crash or power cut could lose the last commits, which FULL would add an fsync for.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        with self._transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            # Workers start together: the first to get here seeds, the others (and restarts) keep the state.
+            if self._meta("seeded") is None:
+                self._fill()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE: take the write lock up front so read-then-write sequences are atomic."""
+        with self._lock:
+            if self._db.in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _meta(self, name: str) -> int | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def _set_meta(self, name: str, value: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    def _fill(self) -> None:
+        for table in ("meta", "assessments", "runs", "idempotency", "journal", "vendors"):
+            self._db.execute(f"DELETE FROM {table}")
+        self._set_meta("sequence", 0)
+        self._set_meta("clock_offset", 0)
+        seed(self)
+        self._set_meta("seeded", 1)
+
+    def reset(self) -> None:
+        with self._transaction():
+            self._fill()
+
+    def org(self, org_id: str) -> OrgFixture:
+        return self.fixtures.org(org_id)
+
+    def next_sequence(self) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "UPDATE meta SET value = value + 1 WHERE name = 'sequence' RETURNING value"
+            ).fetchone()
+        return int(row[0])
+
+    def add_assessment(self, record: AssessmentRecord) -> None:
+        self.save_assessment(record)
+
+    def get_assessment(self, org_id: str, assessment_id: str) -> AssessmentRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM assessments WHERE org_id = ? AND id = ?", (org_id, assessment_id)
+            ).fetchone()
+        return None if row is None else assessment_from_json(row[0])
+
+    def save_assessment(self, record: AssessmentRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO assessments (org_id, id, data) VALUES (?, ?, ?)",
+                (record.org_id, record.id, assessment_to_json(record)),
+            )
+
+    def add_run(self, record: RunRecord) -> None:
+        self.save_run(record)
+
+    def get_run(self, org_id: str, run_id: str) -> RunRecord | None:
+        with self._lock:
+            row = self._db.execute("SELECT data FROM runs WHERE org_id = ? AND id = ?", (org_id, run_id)).fetchone()
+        return None if row is None else run_from_json(row[0])
+
+    def save_run(self, record: RunRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO runs (org_id, id, started_at, sequence, target_assessment_id, data)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    record.org_id,
+                    record.workflow_run_id,
+                    record.started_at,
+                    record.sequence,
+                    record.target_assessment_id,
+                    run_to_json(record),
+                ),
+            )
+
+    def runs_newest_first(self, org_id: str) -> Iterator[RunRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM runs WHERE org_id = ? ORDER BY started_at DESC, sequence DESC", (org_id,)
+            ).fetchall()
+        for (data,) in rows:
+            yield run_from_json(data)
+
+    def run_count(self, org_id: str) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*) FROM runs WHERE org_id = ?", (org_id,)).fetchone()
+        return int(row[0])
+
+    def runs_for_assessment(self, org_id: str, assessment_id: str) -> list[RunRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM runs WHERE org_id = ? AND target_assessment_id = ? ORDER BY sequence",
+                (org_id, assessment_id),
+            ).fetchall()
+        return [run_from_json(data) for (data,) in rows]
+
+    def add_vendor(self, record: VendorRecord) -> None:
+        self.save_vendor(record)
+
+    def get_vendor(self, org_id: str, vendor_id: str) -> VendorRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM vendors WHERE org_id = ? AND id = ?", (org_id, vendor_id)
+            ).fetchone()
+        return None if row is None else VendorRecord(**json.loads(row[0]))
+
+    def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM vendors WHERE org_id = ? AND external_id = ? ORDER BY rowid DESC LIMIT 1",
+                (org_id, external_id),
+            ).fetchone()
+        return None if row is None else VendorRecord(**json.loads(row[0]))
+
+    def save_vendor(self, record: VendorRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO vendors (org_id, id, external_id, data) VALUES (?, ?, ?, ?)",
+                (record.org_id, record.id, record.external_id, _dumps(dataclasses.asdict(record))),
+            )
+
+    def idempotency_get(self, scope: IdempotencyScope) -> IdempotencyRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT first_used_at, status, body FROM idempotency"
+                " WHERE org_id = ? AND method = ? AND path = ? AND key = ? AND pending = 0",
+                _scope_args(scope),
+            ).fetchone()
+        return None if row is None else IdempotencyRecord(int(row[0]), int(row[1]), str(row[2]))
+
+    def idempotency_put(self, scope: IdempotencyScope, record: IdempotencyRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO idempotency"
+                " (org_id, method, path, key, pending, claimed_at, first_used_at, status, body)"
+                " VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?)",
+                (*_scope_args(scope), record.first_used_at, record.status, record.body),
+            )
+
+    def idempotency_claim(
+        self, scope: IdempotencyScope, live_from: int, claimed_at: int, stale_before: int
+    ) -> ClaimResult:
+        # The write lock of BEGIN IMMEDIATE makes check-and-claim one step across every worker process.
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT pending, claimed_at, first_used_at, status, body FROM idempotency"
+                " WHERE org_id = ? AND method = ? AND path = ? AND key = ?",
+                _scope_args(scope),
+            ).fetchone()
+            if row is not None:
+                pending, claimed, first_used_at, status, body = row
+                if not pending and first_used_at >= live_from:
+                    return IdempotencyRecord(int(first_used_at), int(status), str(body))
+                if pending and claimed >= stale_before:
+                    return "busy"
+            self._db.execute(
+                "INSERT OR REPLACE INTO idempotency (org_id, method, path, key, pending, claimed_at)"
+                " VALUES (?, ?, ?, ?, 1, ?)",
+                (*_scope_args(scope), claimed_at),
+            )
+        return "claimed"
+
+    def idempotency_release(self, scope: IdempotencyScope) -> None:
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM idempotency WHERE org_id = ? AND method = ? AND path = ? AND key = ? AND pending = 1",
+                _scope_args(scope),
+            )
+
+    def idempotency_purge(self, expired_before: int) -> int:
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM idempotency WHERE pending = 0 AND first_used_at < ?", (expired_before,)
+            )
+        return int(cursor.rowcount)
+
+    def idempotency_count(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT COUNT(*) FROM idempotency").fetchone()
+        return int(row[0])
+
+    def journal_append(self, entry: dict[str, Any]) -> None:
+        with self._transaction():
+            cursor = self._db.execute("INSERT INTO journal (entry) VALUES (?)", (_dumps(entry),))
+            newest = cursor.lastrowid or 0
+            self._db.execute("DELETE FROM journal WHERE id <= ?", (newest - JOURNAL_LIMIT,))
+
+    def journal(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT entry FROM journal ORDER BY id").fetchall()
+        return [json.loads(text) for (text,) in rows]
+
+    def journal_clear(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM journal")
+
+    def clock_offset(self) -> int:
+        with self._lock:
+            return self._meta("clock_offset") or 0
+
+    def set_clock_offset(self, offset: int) -> None:
+        with self._lock:
+            self._set_meta("clock_offset", offset)
