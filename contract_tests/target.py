@@ -26,6 +26,7 @@ class TargetObjects:
     other_enabled_workflow: str | None = None
     disabled_workflow: str | None = None
     run_duration_seconds: int | None = None  # how long a run of enabled_workflow takes, when known
+    import_report: str | None = None  # an import report (base object vendor) the suite may write through
 
 
 @dataclass
@@ -61,6 +62,7 @@ def load_target_file(path: Path) -> TargetObjects:
         other_enabled_workflow=data.get("other_enabled_workflow"),
         disabled_workflow=data.get("disabled_workflow"),
         run_duration_seconds=data.get("run_duration_seconds"),
+        import_report=data.get("import_report"),
     )
 
 
@@ -97,6 +99,7 @@ def objects_from_fixtures(fixtures: dict[str, Any], api_key: str) -> tuple[Targe
         other_enabled_workflow=other,
         disabled_workflow=disabled,
         run_duration_seconds=int(first["duration_seconds"]),
+        import_report=next((r["name"] for r in mine.get("import_reports", []) if r["base_object"] == "vendor"), None),
     )
     return objects, second
 

@@ -16,7 +16,18 @@ class Check:
 
 
 def catalogue() -> list[Check]:
-    from . import assessments, conformance, errors, idempotency, isolation, lifecycle, list_runs, readable, window
+    from . import (
+        assessments,
+        conformance,
+        errors,
+        idempotency,
+        integrations,
+        isolation,
+        lifecycle,
+        list_runs,
+        readable,
+        window,
+    )
 
     return [
         *idempotency.CHECKS,
@@ -26,6 +37,7 @@ def catalogue() -> list[Check]:
         *errors.CHECKS,
         *isolation.CHECKS,
         *list_runs.CHECKS,
+        *integrations.CHECKS,
         *conformance.CHECKS,
         *readable.CHECKS,
     ]

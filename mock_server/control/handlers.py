@@ -85,6 +85,10 @@ async def get_fixtures() -> tuple[dict[str, Any], int]:
                     }
                     for w in org.workflows.values()
                 ],
+                "import_reports": [
+                    {"name": r.name, "base_object": r.base_object, "mapping": dict(r.mapping)}
+                    for r in org.import_reports.values()
+                ],
                 "assessment_ids": [a["id"] for a in org.assessments],
                 "run_ids": [r.run["workflow_run_id"] for r in org.runs],
             }
