@@ -6,11 +6,13 @@ import argparse
 import ipaddress
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from .fixtures import FixtureError
 
 DEFAULT_PORT = 4010
+DOCS_EXAMPLE_KEY = "ak_live_xxx"
 CONTROL_TOKEN_ENV = "COVERBASE_MOCK_CONTROL_TOKEN"
 
 
@@ -57,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # connexion imports starlette's TestClient, which warns about httpx on every start.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     import uvicorn
 
     from . import faults, spec
@@ -92,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"coverbase-mock: {exc}", file=sys.stderr)
         return 2
     base = f"http://{args.host}:{args.port}"
-    key = mask_key(fixtures.orgs[0].api_keys[0])
+    first_key = fixtures.orgs[0].api_keys[0]
+    # Keys never go to logs. The one exception is the public docs' own example key of the bundled
+    # fixtures, so that the printed command can be pasted as is.
+    key = first_key if args.fixtures is None and first_key == DOCS_EXAMPLE_KEY else f"<key {mask_key(first_key)}>"
     print(f"coverbase-mock serving {base}  (Swagger UI: {base}/ui/)", flush=True)
-    # Keys never go to logs: the banner names the key by its masked form (full keys are in the fixtures).
-    print(f"  try: curl -H 'Authorization: Bearer <key {key}>' {base}/v1/utils/authtest", flush=True)
+    print(f"  try: curl -H 'Authorization: Bearer {key}' {base}/v1/utils/authtest", flush=True)
     if control:
         print(f"  control plane: {base}/_mock/health", flush=True)
     if args.state is not None:

@@ -13,7 +13,6 @@ from . import spec
 from .rehearsals import HEADER, SCOPE_KEY, Rehearsal, RehearsalSlot, parse_header
 from .runtime import Runtime
 
-
 log = logging.getLogger("coverbase_mock.rehearsal")
 
 

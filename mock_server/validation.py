@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import typing as t
+import weakref
 from typing import Any
 
+from connexion import security as connexion_security
+from connexion import utils as connexion_utils
 from connexion.datastructures import MediaTypeDict
+from connexion.decorators import parameter as connexion_parameter
 from connexion.json_schema import Draft4ResponseValidator
 from connexion.lifecycle import ConnexionRequest
 from connexion.validators import (
@@ -280,6 +285,10 @@ def _replay(messages: list[t.MutableMapping[str, Any]], receive: Receive) -> Rec
     return receive_
 
 
+def _raw_query(request: ConnexionRequest) -> QueryParams:
+    return QueryParams(request.scope.get("query_string", b""))
+
+
 def _param_value(request: ConnexionRequest, location: str, name: str) -> Any:
     if location == "query":
         return request.query_params.get(name)
@@ -314,8 +323,7 @@ class ParamValidator(ParameterValidator):
             return []
         if location == "header" and len(request.headers.getlist(name)) > 1:
             return [_item([location, name], "Header must be sent once", "value_error")]
-        raw_query = QueryParams(request.scope.get("query_string", b""))
-        if location == "query" and schema.get("type") != "array" and len(raw_query.getlist(name)) > 1:
+        if location == "query" and schema.get("type") != "array" and len(_raw_query(request).getlist(name)) > 1:
             return [_item([location, name], "Query parameter must be sent once", "value_error")]
         expected = schema.get("type")
         if expected in ("integer", "number") and isinstance(value, str):
@@ -355,8 +363,55 @@ class ResponseValidator(JSONResponseBodyValidator):
         super()._validate(body)  # the same NonConformingResponseBody as before
 
 
+class ResolvedMediaTypes(MediaTypeDict):
+    """connexion's MediaTypeDict re-sorts and fnmatches its keys on every lookup: remember the answers."""
+
+    LIMIT = 64  # media types come from request headers: bound what a client can make us remember
+
+    def __init__(self, entries: dict[str, Any]) -> None:
+        super().__init__(entries)
+        self._resolved: dict[str, Any] = {}
+
+    def __getitem__(self, item: str) -> Any:
+        found = self._resolved.get(item)
+        if found is None:
+            found = super().__getitem__(item)
+            if len(self._resolved) < self.LIMIT:
+                self._resolved[item] = found
+        return found
+
+
+def _cached_signature(inspect_arguments: t.Callable[[t.Callable[..., Any]], tuple[list[str], bool]]) -> Any:
+    """connexion inspects the handler's signature on every request (twice); handlers never change."""
+    seen: weakref.WeakKeyDictionary[t.Callable[..., Any], tuple[tuple[str, ...], bool]] = weakref.WeakKeyDictionary()
+
+    def inspect_function_arguments(function: t.Callable[..., Any]) -> tuple[list[str], bool]:
+        try:
+            names, has_kwargs = seen[function]
+        except (KeyError, TypeError):  # TypeError: not weak-referenceable, so not cached
+            fresh = inspect_arguments(function)
+            with contextlib.suppress(TypeError):
+                seen[function] = (tuple(fresh[0]), fresh[1])
+            return fresh
+        return list(names), has_kwargs  # a new list each time, as the original returns
+
+    return inspect_function_arguments
+
+
+def install_signature_cache() -> None:
+    """Point connexion's per-request users of inspect_function_arguments at a memoized version."""
+    if getattr(connexion_parameter.inspect_function_arguments, "_memoized", False):
+        return
+    cached = _cached_signature(connexion_utils.inspect_function_arguments)
+    cached._memoized = True
+    connexion_parameter.inspect_function_arguments = cached
+    connexion_security.inspect_function_arguments = cached
+
+
+install_signature_cache()
+
 VALIDATOR_MAP = {
     "parameter": ParamValidator,
-    "body": MediaTypeDict({"*/*json": BodyValidator}),
-    "response": MediaTypeDict({"*/*json": ResponseValidator, "text/plain": TextResponseBodyValidator}),
+    "body": ResolvedMediaTypes({"*/*json": BodyValidator}),
+    "response": ResolvedMediaTypes({"*/*json": ResponseValidator, "text/plain": TextResponseBodyValidator}),
 }

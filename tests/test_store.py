@@ -1,0 +1,190 @@
+"""One store test suite, run against both Store implementations (in-memory and SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mock_server import spec
+from mock_server.fixtures import load_fixtures
+from mock_server.lifecycle import PlannedStep, RunRecord
+from mock_server.store import JOURNAL_LIMIT, AssessmentRecord, IdempotencyRecord, IdempotencyScope, MemoryStore, Store
+from mock_server.store_sqlite import SqliteStore
+
+ORG1 = "cborg_5f0c3a7e9b1d4f6a8c2e0b4d6f8a1c3e"
+ORG2 = "cborg_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"
+SCOPE = IdempotencyScope(ORG1, "POST", "/v1/workflows/x/run", "k1")
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    fixtures = load_fixtures(None, spec.load_document())
+    if request.param == "memory":
+        yield MemoryStore(fixtures)
+        return
+    sqlite_store = SqliteStore(tmp_path / "state.db", fixtures)
+    yield sqlite_store
+    sqlite_store.close()
+
+
+def _run(run_id: str, started_at: int, sequence: int, target: str | None = None, org: str = ORG1) -> RunRecord:
+    step = PlannedStep(
+        "cbwrs_" + "1" * 32, "cbwc_" + "2" * 32, "Send", "send", started_at, started_at + 5, "success", None, []
+    )
+    return RunRecord(
+        workflow_run_id=run_id,
+        org_id=org,
+        workflow_name="quarterly-privacy-sweep",
+        workflow_definition_id="cbwd_" + "3" * 32,
+        started_at=started_at,
+        input={"nested": {"a": [1, 2, {"b": None}]}, "text": "ünïcode"},
+        sequence=sequence,
+        plan=[step],
+        target_assessment_id=target,
+    )
+
+
+def _seeded_run_ids(store: Store, org: str) -> list[str]:
+    return [r.workflow_run_id for r in store.runs_newest_first(org)]
+
+
+def test_fixture_seed_is_loaded(store: Store) -> None:
+    assert store.get_assessment(ORG1, "cbqsrw_2d5e8f1a4b7c0d3e6f9a2b5c8d1e4f7a") is not None
+    assert store.get_run(ORG1, "cbwr_a8f2c19e3d4b5e6f7a8b9c0d1e2f3a4b") is not None
+    assert store.run_count(ORG1) == len(store.fixtures.org(ORG1).runs)
+
+
+def test_runs_round_trip_and_order(store: Store) -> None:
+    before = store.run_count(ORG1)
+    a = _run("cbwr_" + "a" * 32, 2_000_000_000, store.next_sequence(), target="cbqsrw_" + "9" * 32)
+    b = _run("cbwr_" + "b" * 32, 2_000_000_000, store.next_sequence())
+    store.add_run(a)
+    store.add_run(b)
+    got = store.get_run(ORG1, a.workflow_run_id)
+    assert got == a
+    assert got is not None and isinstance(got.plan[0], PlannedStep)
+    assert store.run_count(ORG1) == before + 2
+    # Same started_at: the later sequence is newer.
+    assert _seeded_run_ids(store, ORG1)[:2] == [b.workflow_run_id, a.workflow_run_id]
+    assert [r.workflow_run_id for r in store.runs_for_assessment(ORG1, "cbqsrw_" + "9" * 32)] == [a.workflow_run_id]
+    a.canceled_at = 2_000_000_003
+    store.save_run(a)
+    saved = store.get_run(ORG1, a.workflow_run_id)
+    assert saved is not None and saved.canceled_at == 2_000_000_003
+
+
+def test_org_scoping(store: Store) -> None:
+    store.add_run(_run("cbwr_" + "c" * 32, 2_000_000_000, store.next_sequence()))
+    assert store.get_run(ORG2, "cbwr_" + "c" * 32) is None
+    assert store.get_assessment(ORG2, "cbqsrw_2d5e8f1a4b7c0d3e6f9a2b5c8d1e4f7a") is None
+    assert "cbwr_" + "c" * 32 not in _seeded_run_ids(store, ORG2)
+
+
+def test_assessment_save(store: Store) -> None:
+    record = AssessmentRecord(ORG1, {"id": "cbqsrw_" + "e" * 32, "status": "created", "workflow_run_id": None})
+    store.add_assessment(record)
+    record.fields["status"] = "canceled"
+    record.archived_at = 5
+    store.save_assessment(record)
+    got = store.get_assessment(ORG1, record.id)
+    assert got is not None and got.fields["status"] == "canceled" and got.archived_at == 5
+
+
+def test_sequence_is_monotonic(store: Store) -> None:
+    values = [store.next_sequence() for _ in range(5)]
+    assert values == sorted(values) and len(set(values)) == 5
+
+
+def test_idempotency_claim_put_release(store: Store) -> None:
+    assert store.idempotency_claim(SCOPE, live_from=0, claimed_at=100, stale_before=90) == "claimed"
+    assert store.idempotency_claim(SCOPE, live_from=0, claimed_at=101, stale_before=91) == "busy"
+    assert store.idempotency_get(SCOPE) is None, "a pending claim is not a replayable record"
+    record = IdempotencyRecord(1000, 201, '{"a":1}')
+    store.idempotency_put(SCOPE, record)
+    assert store.idempotency_get(SCOPE) == record
+    assert store.idempotency_claim(SCOPE, live_from=1000, claimed_at=102, stale_before=92) == record
+    # Outside the window the record no longer replays: the key can be claimed again.
+    assert store.idempotency_claim(SCOPE, live_from=1001, claimed_at=103, stale_before=93) == "claimed"
+    store.idempotency_release(SCOPE)
+    assert store.idempotency_claim(SCOPE, live_from=1001, claimed_at=104, stale_before=94) == "claimed"
+
+
+def test_stale_claim_is_taken_over(store: Store) -> None:
+    assert store.idempotency_claim(SCOPE, live_from=0, claimed_at=100, stale_before=0) == "claimed"
+    # The claimant died: once its claim is older than the lease, another worker may take the key.
+    assert store.idempotency_claim(SCOPE, live_from=0, claimed_at=200, stale_before=101) == "claimed"
+    assert store.idempotency_claim(SCOPE, live_from=0, claimed_at=201, stale_before=150) == "busy"
+
+
+def test_idempotency_purge_and_count(store: Store) -> None:
+    for i in range(10):
+        scope = IdempotencyScope(ORG1, "POST", "/v1/assessments", f"k{i}")
+        store.idempotency_put(scope, IdempotencyRecord(100 + i, 201, "{}"))
+    assert store.idempotency_count() == 10
+    assert store.idempotency_purge(105) == 5
+    assert store.idempotency_count() == 5
+    assert store.idempotency_get(IdempotencyScope(ORG1, "POST", "/v1/assessments", "k4")) is None
+    assert store.idempotency_get(IdempotencyScope(ORG1, "POST", "/v1/assessments", "k5")) is not None
+
+
+def test_journal_is_bounded(store: Store) -> None:
+    for i in range(JOURNAL_LIMIT + 5):
+        store.journal_append({"i": i})
+    entries = store.journal()
+    assert len(entries) == JOURNAL_LIMIT
+    assert entries[0] == {"i": 5} and entries[-1] == {"i": JOURNAL_LIMIT + 4}
+    store.journal_clear()
+    assert store.journal() == []
+
+
+def test_clock_offset(store: Store) -> None:
+    assert store.clock_offset() == 0
+    store.set_clock_offset(3600)
+    assert store.clock_offset() == 3600
+
+
+def test_reset_restores_fixtures(store: Store) -> None:
+    seeded = _seeded_run_ids(store, ORG1)
+    store.add_run(_run("cbwr_" + "d" * 32, 2_000_000_000, store.next_sequence()))
+    store.idempotency_put(SCOPE, IdempotencyRecord(1, 201, "{}"))
+    store.journal_append({"x": 1})
+    store.set_clock_offset(60)
+    store.reset()
+    assert _seeded_run_ids(store, ORG1) == seeded
+    assert store.idempotency_count() == 0
+    assert store.journal() == []
+    assert store.clock_offset() == 0
+
+
+def test_sqlite_state_survives_reopen(tmp_path: Path) -> None:
+    fixtures = load_fixtures(None, spec.load_document())
+    first = SqliteStore(tmp_path / "s.db", fixtures)
+    run = _run("cbwr_" + "f" * 32, 2_000_000_000, first.next_sequence())
+    first.add_run(run)
+    first.idempotency_put(SCOPE, IdempotencyRecord(7, 201, '{"k":"v"}'))
+    first.journal_append({"j": 1})
+    first.set_clock_offset(42)
+    first.close()
+    second = SqliteStore(tmp_path / "s.db", fixtures)
+    assert second.get_run(ORG1, run.workflow_run_id) == run
+    assert second.idempotency_get(SCOPE) == IdempotencyRecord(7, 201, '{"k":"v"}')
+    assert second.journal() == [{"j": 1}]
+    assert second.clock_offset() == 42
+    assert second.next_sequence() > run.sequence
+    second.close()
+
+
+def test_sqlite_two_connections_share_state(tmp_path: Path) -> None:
+    fixtures = load_fixtures(None, spec.load_document())
+    a = SqliteStore(tmp_path / "s.db", fixtures)
+    b = SqliteStore(tmp_path / "s.db", fixtures)
+    a.add_run(_run("cbwr_" + "0" * 31 + "1", 2_000_000_000, a.next_sequence()))
+    assert b.get_run(ORG1, "cbwr_" + "0" * 31 + "1") is not None
+    assert a.idempotency_claim(SCOPE, 0, 100, 90) == "claimed"
+    assert b.idempotency_claim(SCOPE, 0, 100, 90) == "busy"
+    b.set_clock_offset(5)
+    assert a.clock_offset() == 5
+    a.close()
+    b.close()
