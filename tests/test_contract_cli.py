@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from contract_support.servers import BIN, free_port, mock_server, run_contract
+from contract_support.servers import BIN, mock_server, run_contract
+from mockserver import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 CONTROL_TOKEN = "contract-suite-test-token"

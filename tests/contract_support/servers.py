@@ -2,67 +2,31 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from mockserver import serve
 
 BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
 PRIMARY_KEY = "ak_live_xxx"
-STARTUP_SECONDS = 30.0
 SUITE_SECONDS = 300.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
 def mock_server(*options: str) -> Iterator[str]:
     """The base URL of a fresh mock; each option is a fault name, or a `--flag` with its value; stopped on exit."""
-    port = free_port()
-    args = [str(BIN / "coverbase-mock"), "--host", HOST, "--port", str(port)]
+    args: list[str] = []
     pending = list(options)
     while pending:
         option = pending.pop(0)
         args += [option, pending.pop(0)] if option.startswith("--") else ["--fault", option]
     token = options[options.index("--control-token") + 1] if "--control-token" in options else None
-    headers = {"X-Mock-Control-Token": token} if token else {}
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"coverbase-mock exited {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
-                )
-            try:
-                if httpx.get(f"{base}/_mock/health", headers=headers, timeout=1.0).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"coverbase-mock did not answer /_mock/health within {STARTUP_SECONDS}s")
-            time.sleep(0.05)  # polling interval of a bounded readiness wait, not a synchronisation stand-in
+    with serve(*args, headers={"X-Mock-Control-Token": token} if token else None) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @dataclass

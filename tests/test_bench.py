@@ -1,0 +1,36 @@
+"""The benchmark runs end to end with a tiny load against the mock and the bare-Starlette reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import run
+from bench.report import SERVER_LABELS
+from bench.scenarios import SCENARIO_NAMES
+
+
+def _row_cells(text: str) -> list[list[str]]:
+    return [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("| ")]
+
+
+def test_tiny_bench_writes_a_row_per_server_and_endpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "tiny.md"
+    # No Prism here: it would need npm and the network.
+    assert run.main(["--tiny", "--only", "ours,bare", "--output", str(out)]) == 0
+
+    text = out.read_text()
+    assert text in capsys.readouterr().out
+    rows = _row_cells(text)
+    for scenario in SCENARIO_NAMES:
+        for server in ("ours", "bare"):
+            matching = [r for r in rows if r[0] == scenario and r[1] == SERVER_LABELS[server]]
+            assert len(matching) == 1, (scenario, server)
+            requests_per_second = float(matching[0][2])
+            assert requests_per_second > 0
+            assert matching[0][5] == "0", f"{server} answered {scenario} with unexpected statuses"
+    assert not any(r[1] == SERVER_LABELS["prism"] for r in rows)
+    assert "## Scale" in text
+    assert "Memory per idempotency record" in text
+    assert "Start-up of coverbase-mock" in text
