@@ -7,29 +7,10 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    ignored_auth,
-    negative_data_rejection,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-    use_after_free,
-)
 
+from contract_tests.checks.conformance import SCHEMATHESIS_CHECKS as CHECKS
 from mock_server.app import build_runtime, create_app
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-    ignored_auth,
-    use_after_free,
-]
 AUTH = {"Authorization": "Bearer ak_live_xxx"}
 
 RUNTIME = build_runtime()
