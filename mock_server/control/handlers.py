@@ -8,7 +8,7 @@ from connexion.context import scope
 
 from .. import __version__, spec
 from ..clock import ClockWouldGoBackwards
-from ..errors import ApiError, ErrorFactory
+from ..errors import ErrorFactory
 from ..runtime import Runtime, from_scope
 from ..webhooks import WebhookDispatcher, is_loopback_url
 
@@ -125,7 +125,7 @@ def _invalid(loc: list[str | int], msg: str, type_: str) -> Exception:
 
 def _webhooks(rt: Runtime) -> WebhookDispatcher:
     if rt.webhooks is None:
-        raise ApiError(404, {"detail": "Not Found"})
+        raise rt.errors.not_found_route()
     return rt.webhooks
 
 
@@ -149,8 +149,9 @@ async def register_webhook(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 
 async def delete_webhook(webhook_id: str) -> tuple[dict[str, Any] | None, int]:
-    if not _webhooks(_rt()).unsubscribe(webhook_id):
-        raise ApiError(404, {"detail": "Not Found"})
+    rt = _rt()
+    if not _webhooks(rt).unsubscribe(webhook_id):
+        raise rt.errors.not_found_route()
     return None, 204
 
 
