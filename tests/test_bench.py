@@ -32,5 +32,6 @@ def test_tiny_bench_writes_a_row_per_server_and_endpoint(tmp_path: Path, capsys:
             assert matching[0][5] == "0", f"{server} answered {scenario} with unexpected statuses"
     assert not any(r[1] == SERVER_LABELS["prism"] for r in rows)
     assert "## Scale" in text
+    assert {r[0] for r in rows} >= {"100", "1000"}, "the tiny scale sweep has a row per stored-run count"
     assert "Memory per idempotency record" in text
     assert "Start-up of coverbase-mock" in text
