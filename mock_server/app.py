@@ -27,6 +27,7 @@ from . import faults, spec
 from .auth import OrgBearerHandler, org_for_key
 from .clock import Clock, VirtualClock
 from .errors import ApiError, ErrorFactory
+from .fastpath import FastPathMiddleware
 from .fixtures import Fixtures, load_fixtures
 from .idempotency import IdempotencyGuard
 from .ids import IdFactory, RandomIds
@@ -263,7 +264,8 @@ def _control_document_under(base: str) -> dict[str, Any]:
 def create_app(runtime: Runtime | None = None, **runtime_options: Any) -> AsyncApp:
     """The ASGI app: the API from coverbase.yaml and, if enabled, the control plane."""
     rt = runtime or build_runtime(**runtime_options)
-    app = AsyncApp(__name__, jsonifier=Jsonifier(separators=(",", ":")), lifespan=_lifespan(rt))
+    jsonifier = Jsonifier(separators=(",", ":"))
+    app = AsyncApp(__name__, jsonifier=jsonifier, lifespan=_lifespan(rt))
     app.add_api(
         spec.api_spec_path(),
         resolver=TagResolver("mock_server.api"),
@@ -312,5 +314,10 @@ def create_app(runtime: Runtime | None = None, **runtime_options: Any) -> AsyncA
         max_digits=int(rt.document["x-limits"]["max_integer_digits"]),
     )
     app.add_middleware(RehearsalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=rt)
+    if rt.settings.fast_path and not rt.settings.faults:
+        # Innermost of ours: journal, headers, limits and rehearsals apply to the fast lane too.
+        app.add_middleware(
+            FastPathMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=rt, jsonifier=jsonifier
+        )
     app.runtime = rt
     return app

@@ -25,6 +25,8 @@ class Settings:
     control_plane: bool = True
     control_token: str | None = None
     faults: frozenset[str] = frozenset()
+    # The fast lane (fastpath.py) for hot operations; off under planted faults, which hook the slow path.
+    fast_path: bool = True
 
 
 @dataclass
