@@ -15,7 +15,7 @@ from mock_server.auth import org_for_key
 from mock_server.errors import ApiError
 from mock_server.idempotency import Outcome
 from mock_server.lifecycle import summary, view
-from mock_server.runs import find_workflow, start_run
+from mock_server.runs import created_body, find_workflow, start_run
 from mock_server.runtime import Runtime
 from mock_server.store import IdempotencyScope, Store
 
@@ -55,13 +55,7 @@ def build_app(rt: Runtime | None = None) -> Starlette:
         async def execute() -> Outcome:
             definition = find_workflow(runtime, org, name, must_be_enabled=True)
             run = start_run(runtime, org.id, definition, run_input)
-            return 201, {
-                "workflow_run_id": run.workflow_run_id,
-                "workflow_name": definition.name,
-                "status": "started",
-                "started_at": run.started_at,
-                "input": run.input,
-            }
+            return 201, created_body(run)
 
         key = request.headers.get(runtime.policy.header)
         if key is None:

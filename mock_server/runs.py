@@ -62,3 +62,14 @@ def cancel_runs_of_assessment(rt: Runtime, org_id: str, assessment_id: str) -> i
             rt.store.save_run(run)
             canceled += 1
     return canceled
+
+
+def created_body(run: RunRecord) -> dict[str, Any]:
+    """The 201 body of POST /v1/workflows/{workflow_name}/run for a run just started."""
+    return {
+        "workflow_run_id": run.workflow_run_id,
+        "workflow_name": run.workflow_name,
+        "status": "started",
+        "started_at": run.started_at,
+        "input": run.input,
+    }

@@ -11,7 +11,7 @@ from .. import faults
 from ..lifecycle import status_at, summary, view
 from ..rehearsals import SCOPE_KEY as REHEARSAL_KEY
 from ..rehearsals import RehearsalSlot
-from ..runs import find_workflow, start_run
+from ..runs import created_body, find_workflow, start_run
 from ..runtime import Runtime
 from ..spec import query_parameter
 from .context import org_id, runtime
@@ -29,13 +29,7 @@ async def run_workflow(workflow_name: str, body: dict[str, Any] | None = None) -
             failed = start_run(rt, org.id, definition, run_input, dispatch_failed=True)
             raise rt.errors.coded("workflow_dispatch_failed", workflow_run_id=failed.workflow_run_id)
         run = start_run(rt, org.id, definition, run_input)
-        return 201, {
-            "workflow_run_id": run.workflow_run_id,
-            "workflow_name": definition.name,
-            "status": "started",
-            "started_at": run.started_at,
-            "input": run.input,
-        }
+        return 201, created_body(run)
 
     return await idempotent(execute, body)
 
