@@ -22,6 +22,19 @@ NAME_PREFIX = "coverbase-contract "
 KEY_PREFIX = "coverbase-contract-"
 
 
+def suite_settings(max_examples: int, **extra: Any) -> settings:
+    """The suite's hypothesis settings: sized by the profile, no database, no deadline, no shrinking."""
+    return settings(
+        max_examples=max_examples,
+        database=None,
+        deadline=None,
+        phases=(Phase.explicit, Phase.generate),
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+        **extra,
+    )
+
+
 @dataclass
 class Created:
     """Everything the suite created, to re-read it (created_resources_readable) and archive it."""
@@ -79,14 +92,9 @@ class Context:
             self.example_mark = self.client.mark()
             test(*args)
 
-        wrapped = settings(
-            max_examples=examples or self.profile.examples,
-            database=None,
-            deadline=None,
-            phases=(Phase.explicit, Phase.generate),
-            suppress_health_check=list(HealthCheck),
-            print_blob=False,
-        )(seed(self.seed)(given(st.tuples(*strategies))(marked)))
+        wrapped = suite_settings(examples or self.profile.examples)(
+            seed(self.seed)(given(st.tuples(*strategies))(marked))
+        )
         wrapped()
 
     # Helpers that create objects the way every check does (recognisable, recorded for cleanup).

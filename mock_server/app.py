@@ -41,17 +41,13 @@ from .middleware import (
 from .rehearsal_middleware import RehearsalMiddleware
 from .rehearsals import Rehearsals
 from .runtime import Runtime, Settings, from_scope
+from .spec import handler_name
 from .store import MemoryStore, Store
 from .store_sqlite import SqliteStore
 from .validation import VALIDATOR_MAP
 from .webhooks import DeliveryPolicy, Subscription, WebhookDispatcher
 
 log = logging.getLogger("coverbase_mock")
-
-
-def handler_name(operation_id: str) -> str:
-    """createAssessment -> create_assessment."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
 
 
 class TagResolver(Resolver):
@@ -295,15 +291,17 @@ def create_app(runtime: Runtime | None = None, **runtime_options: Any) -> AsyncA
     app.add_error_handler(UnicodeDecodeError, mapper.decode_error)
     app.add_error_handler(Exception, mapper.unexpected)
     # Each insertion lands just outside the exception middleware, so the first added is outermost.
+    security_headers = {name.lower(): str(value) for name, value in rt.document["x-security-headers"].items()}
     app.add_middleware(RuntimeMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, runtime=rt)
     app.add_middleware(
-        ControlTokenMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, token=rt.settings.control_token
+        ControlTokenMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        token=rt.settings.control_token,
+        headers=security_headers,
     )
     app.add_middleware(JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(
-        SecurityHeadersMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        headers={name.lower(): str(value) for name, value in rt.document["x-security-headers"].items()},
+        SecurityHeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, headers=security_headers
     )
     app.add_middleware(
         BodyLimitMiddleware,

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import spec
 from .auth import org_for_key
 from .errors import ApiError
+from .middleware import replay_messages, send_error, send_json_bytes
 from .runtime import Runtime
 from .validation import compiled
 
@@ -66,8 +67,6 @@ def _lanes(document: dict[str, Any]) -> list[Lane]:
         params = [spec.resolve(document, p) for p in op.raw.get("parameters", [])]
         body = spec.resolve(document, op.raw.get("requestBody")) or {}
         body_schema = body.get("content", {}).get("application/json", {}).get("schema")
-        from .app import handler_name  # app imports this module: resolve the handler name lazily
-
         module = importlib.import_module(f"mock_server.api.{op.tag}")
         lanes.append(
             Lane(
@@ -75,7 +74,7 @@ def _lanes(document: dict[str, Any]) -> list[Lane]:
                 method=op.method,
                 regex=re.compile(f"^{pattern}$"),
                 param=names[0] if names else None,
-                handler=getattr(module, handler_name(op.operation_id)),
+                handler=getattr(module, spec.handler_name(op.operation_id)),
                 body_schema=deep_resolve(document, body_schema) if body_schema else None,
                 headers={p["name"].lower(): deep_resolve(document, p["schema"]) for p in params if p["in"] == "header"},
                 responses={
@@ -113,7 +112,7 @@ class FastPathMiddleware:
         try:
             org_id, body = await self._admit(lane, scope, receive, messages)
         except _NotForUs:
-            await self.app(scope, _replaying(messages, receive), send)
+            await self.app(scope, replay_messages(messages, receive), send)
             return
         kwargs: dict[str, Any] = {lane.param: match.group(1)} if lane.param else {}
         if lane.body_schema is not None:
@@ -123,7 +122,7 @@ class FastPathMiddleware:
         try:
             payload, status = await lane.handler(**kwargs)
         except ApiError as error:
-            await _respond(send, error.status, json.dumps(error.body, separators=(",", ":")).encode(), error.headers)
+            await send_error(send, error)
             return
         finally:
             _context.reset(context_token)
@@ -131,9 +130,9 @@ class FastPathMiddleware:
         schema = lane.responses.get(status)
         if schema is None or not compiled(schema, "response").is_valid(payload):
             log.error("response does not conform to the document: %s %s -> %s", scope["method"], scope["path"], status)
-            await _respond(send, 500, b'{"detail":"Internal Server Error"}', {})
+            await send_error(send, ApiError(500, {"detail": "Internal Server Error"}))
             return
-        await _respond(send, status, self.jsonifier.dumps(payload).encode(), {})
+        await send_json_bytes(send, status, self.jsonifier.dumps(payload).encode())
 
     def _route(self, scope: Scope) -> tuple[Lane | None, re.Match[str] | None]:
         if scope["type"] != "http" or scope.get("query_string"):
@@ -191,22 +190,3 @@ class FastPathMiddleware:
         if not compiled(lane.body_schema).is_valid(body):
             raise _NotForUs
         return org_id, body
-
-
-def _replaying(messages: list[Message], receive: Receive) -> Receive:
-    queue = iter(messages)
-
-    async def receive_() -> Message:
-        try:
-            return next(queue)
-        except StopIteration:
-            return await receive()
-
-    return receive_
-
-
-async def _respond(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
-    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})

@@ -11,6 +11,7 @@ import yaml
 from jsonschema import Draft7Validator
 
 from .schemas import component_validator, describe_errors
+from .spec import import_required_fields
 from .triggers import CONDITION_SCHEMA, TRIGGER_EVENTS
 from .webhooks import is_loopback_url
 
@@ -158,9 +159,9 @@ FIXTURE_SCHEMA: dict[str, Any] = {
                                 "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
                                 "report_name": {"type": "string"},
                                 "base_object": {"enum": ["vendor"]},
+                                # The fields a mapping must cover come from the document (see parse_fixtures).
                                 "mapping": {
                                     "type": "object",
-                                    "required": ["name", "external_id"],
                                     "additionalProperties": {"type": "string", "minLength": 1},
                                 },
                             },
@@ -314,6 +315,13 @@ def parse_fixtures(raw: Any, doc: dict[str, Any], source: str = "<fixtures>") ->
     problems = describe_errors(Draft7Validator(FIXTURE_SCHEMA), raw, source)
     if problems:
         raise FixtureError("invalid fixtures:\n  " + "\n  ".join(problems))
+    required = import_required_fields(doc)
+    for i, org in enumerate(raw["orgs"]):
+        for n, report in enumerate(org.get("import_reports", [])):
+            missing = [name for name in required[report["base_object"]] if name not in report["mapping"]]
+            if missing:
+                where = f"{source}.orgs[{i}].import_reports[{n}].mapping"
+                raise FixtureError(f"{where}: must map {', '.join(missing)} (x-required-fields of importRecords)")
     assessment_check = component_validator(doc, "Assessment")
     run_check = component_validator(doc, "WorkflowRun")
     orgs = []

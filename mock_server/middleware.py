@@ -18,7 +18,6 @@ from .runtime import SCOPE_KEY, Runtime
 
 JOURNAL_BODY_LIMIT = 4096
 CONTROL_PREFIX = "/_mock/"
-SECURITY_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "x-mock-control-token"})
 
@@ -108,10 +107,9 @@ def _scrub(text: str, keys: list[str]) -> str:
 class SecurityHeadersMiddleware:
     """`Cache-Control: no-store` and `X-Content-Type-Options: nosniff` on every API response."""
 
-    def __init__(self, app: ASGIApp, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
         self.app = app
-        # From the document's `x-security-headers`; the constant is the fallback for bare use.
-        self.headers = headers or SECURITY_HEADERS
+        self.headers = headers  # the document's `x-security-headers`
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/v1"):
@@ -128,12 +126,30 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_)
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-    payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
+def replay_messages(messages: list[Message], receive: Receive) -> Receive:
+    """A receive channel that first hands out the messages already read, then the rest of `receive`."""
+    queue = iter(messages)
+
+    async def receive_() -> Message:
+        try:
+            return next(queue)
+        except StopIteration:
+            return await receive()
+
+    return receive_
+
+
+async def send_json_bytes(send: Send, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode("latin-1"))]
     raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})
+
+
+async def send_error(send: Send, error: ApiError, headers: dict[str, str] | None = None) -> None:
+    """An error answer serialized as every error body is (compact JSON, see app._json)."""
+    payload = json.dumps(error.body, separators=(",", ":")).encode("utf-8")
+    await send_json_bytes(send, error.status, payload, {**error.headers, **(headers or {})})
 
 
 class BodyLimitMiddleware:
@@ -157,7 +173,7 @@ class BodyLimitMiddleware:
         headers = Headers(scope=scope)
         declared = headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > self.limit:
-            await _send_json(send, self.error.status, self.error.body, self.error.headers)
+            await send_error(send, self.error)
             return
         messages: list[Message] = []
         size = 0
@@ -169,23 +185,16 @@ class BodyLimitMiddleware:
                 break
             size += len(message.get("body", b""))
             if size > self.limit:
-                await _send_json(send, self.error.status, self.error.body, self.error.headers)
+                await send_error(send, self.error)
                 return
             if not message.get("more_body", False):
                 break
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
         rejection = _unsafe_body(scope["method"], headers.get("content-type"), body, self.max_depth, self.max_digits)
         if rejection is not None:
-            await _send_json(send, rejection.status, rejection.body, rejection.headers)
+            await send_error(send, rejection)
             return
-        queue = iter(messages)
-
-        async def replay() -> Message:
-            for message in queue:
-                return message
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay_messages(messages, receive), send)
 
 
 class _Unsafe(ValueError):
@@ -263,9 +272,10 @@ CONTROL_TOKEN_DETAIL = "Missing or invalid X-Mock-Control-Token."
 class ControlTokenMiddleware:
     """With `--control-token`, every /_mock/ request must carry the token (compared in constant time)."""
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, token: str | None, headers: dict[str, str]) -> None:
         self.app = app
         self.token = token.encode("utf-8") if token else None
+        self.headers = headers  # the document's `x-security-headers`
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.token is None or scope["type"] != "http" or not scope["path"].startswith(CONTROL_PREFIX):
@@ -274,7 +284,6 @@ class ControlTokenMiddleware:
         presented = Headers(scope=scope).getlist(CONTROL_TOKEN_HEADER)
         candidate = presented[0].encode("latin-1") if len(presented) == 1 else b""
         if not hmac.compare_digest(candidate, self.token):
-            error = ApiError(401, {"detail": CONTROL_TOKEN_DETAIL})
-            await _send_json(send, error.status, error.body, SECURITY_HEADERS)
+            await send_error(send, ApiError(401, {"detail": CONTROL_TOKEN_DETAIL}), self.headers)
             return
         await self.app(scope, receive, send)

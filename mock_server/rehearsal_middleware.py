@@ -10,7 +10,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import spec
-from .rehearsals import HEADER, SCOPE_KEY, Rehearsal, RehearsalSlot, parse_header
+from .rehearsals import HEADER, SCOPE_KEY, Rehearsal, RehearsalSlot, delay_bounds, parse_header
 from .runtime import Runtime
 
 log = logging.getLogger("coverbase_mock.rehearsal")
@@ -20,6 +20,7 @@ class RehearsalMiddleware:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
+        self._delay_ms = delay_bounds(spec.load_control_document())
         self._operations = [
             (op.method, op.path_regex, op.operation_id, re.findall(r"\{([^}]+)\}", op.path))
             for op in spec.operations(runtime.document)
@@ -36,7 +37,7 @@ class RehearsalMiddleware:
     def _choose(self, scope: Scope) -> Rehearsal | None:
         header = Headers(scope=scope).get(HEADER)
         if header is not None:
-            return parse_header(header)
+            return parse_header(header, self._delay_ms)
         operation_id, workflow_name = self._operation(scope["method"], scope["path"])
         if operation_id is None:
             return None

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .ids import IdFactory
 
-KINDS = ("dispatch_failure", "delay", "drop_after_commit")
 HEADER = "x-coverbase-mock-rehearse"
 SCOPE_KEY = "coverbase.rehearsal"
-MAX_DELAY_MS = 30000
 
 
 @dataclass
@@ -45,13 +44,19 @@ class RehearsalSlot:
         return self.current.label() if self.current is not None else None
 
 
-def parse_header(value: str) -> Rehearsal | None:
-    """`dispatch_failure`, `delay=<ms>` or `drop_after_commit`; anything else is ignored (None)."""
+def delay_bounds(control_document: dict[str, Any]) -> tuple[int, int]:
+    """The allowed `delay_ms`, from the control document's RehearsalRequest schema."""
+    schema = control_document["components"]["schemas"]["RehearsalRequest"]["properties"]["delay_ms"]
+    return int(schema["minimum"]), int(schema["maximum"])
+
+
+def parse_header(value: str, delay_ms: tuple[int, int]) -> Rehearsal | None:
+    """`dispatch_failure`, `delay=<ms>` (within `delay_ms`) or `drop_after_commit`; anything else is None."""
     value = value.strip()
     if value in ("dispatch_failure", "drop_after_commit"):
         return Rehearsal("header", value, None, None, None, 1)
     name, _, amount = value.partition("=")
-    if name == "delay" and amount.isdigit() and 1 <= int(amount) <= MAX_DELAY_MS:
+    if name == "delay" and amount.isdigit() and delay_ms[0] <= int(amount) <= delay_ms[1]:
         return Rehearsal("header", "delay", None, None, int(amount), 1)
     return None
 

@@ -67,6 +67,11 @@ def resolve(doc: dict[str, Any], node: Any) -> Any:
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 
 
+def handler_name(operation_id: str) -> str:
+    """createAssessment -> create_assessment."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
+
+
 @dataclass(frozen=True)
 class Operation:
     operation_id: str
@@ -167,16 +172,23 @@ def schema(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return found
 
 
-def enum_of(doc: dict[str, Any], name: str) -> list[Any]:
-    return list(schema(doc, name)["enum"])
+def operation(doc: dict[str, Any], operation_id: str) -> Operation:
+    for op in operations(doc):
+        if op.operation_id == operation_id:
+            return op
+    raise KeyError(f"no operation {operation_id}")
+
+
+def import_required_fields(doc: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Base object -> the fields its import records must carry (importRecords' `x-required-fields`)."""
+    ext = operation(doc, "importRecords").raw["x-required-fields"]
+    return {base: tuple(fields) for base, fields in ext.items() if base != "description"}
 
 
 def query_parameter(doc: dict[str, Any], operation_id: str, name: str) -> dict[str, Any]:
-    for op in operations(doc):
-        if op.operation_id == operation_id:
-            for param in op.raw.get("parameters", []):
-                param = resolve(doc, param)
-                if param["in"] == "query" and param["name"] == name:
-                    found: dict[str, Any] = param
-                    return found
+    for param in operation(doc, operation_id).raw.get("parameters", []):
+        param = resolve(doc, param)
+        if param["in"] == "query" and param["name"] == name:
+            found: dict[str, Any] = param
+            return found
     raise KeyError(f"{operation_id} has no query parameter {name}")

@@ -26,6 +26,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import Receive, Scope
 
 from .errors import ApiError, ErrorFactory
+from .middleware import replay_messages
 
 jsonschema_rs: Any
 try:
@@ -204,20 +205,6 @@ def _body_error(msg: str, type_: str, loc: Loc | None = None) -> ApiError:
     return ErrorFactory.validation([_item(loc or ["body"], msg, type_)])
 
 
-def cache_on_instance(method: t.Callable[[Any], Any]) -> t.Callable[[Any], Any]:
-    """Cache a zero-argument method's result on the instance."""
-    attr = f"_cached_{method.__name__}"
-
-    def wrapper(self: Any) -> Any:
-        found = getattr(self, attr, None)
-        if found is None:
-            found = method(self)
-            setattr(self, attr, found)
-        return found
-
-    return wrapper
-
-
 class BodyValidator(JSONRequestBodyValidator):
     """JSON bodies: chunked bodies read, bad bytes and bad JSON reported as 422 items."""
 
@@ -242,10 +229,10 @@ class BodyValidator(JSONRequestBodyValidator):
         if not raw:
             if self._required:
                 raise _body_error("Field required", "missing")
-            return _replay(messages, receive), scope
+            return replay_messages(messages, receive), scope
         body = self._decode(raw)
         self._validate(body)
-        return _replay(messages, receive), scope
+        return replay_messages(messages, receive), scope
 
     def _decode(self, raw: bytes) -> Any:
         try:
@@ -271,18 +258,6 @@ def _content_length(headers: Headers) -> int:
         return int(headers.get("content-length", "0") or 0)
     except ValueError:
         return 0
-
-
-def _replay(messages: list[t.MutableMapping[str, Any]], receive: Receive) -> Receive:
-    queue = iter(messages)
-
-    async def receive_() -> t.MutableMapping[str, Any]:
-        try:
-            return next(queue)
-        except StopIteration:
-            return await receive()
-
-    return receive_
 
 
 def _raw_query(request: ConnexionRequest) -> QueryParams:

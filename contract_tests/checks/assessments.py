@@ -49,21 +49,13 @@ def assessments(ctx: Context) -> str:
     before = ctx.run_total()
     reply = ctx.create_assessment(ctx.assessment_body(trigger_workflow=missing))
     expected = ctx.doc.coded_error("workflow_not_found")
-    expect.equal(
-        (reply.status, reply.body),
-        (expected.status, expected.body(workflow_name=missing)),
-        "trigger_workflow naming no workflow",
-        reply,
-    )
+    expect.coded(reply, expected, "trigger_workflow naming no workflow", workflow_name=missing)
     expect.equal(ctx.run_total() - before, 0, "runs started by a rejected assessment", reply)
     if objects.disabled_workflow is not None:
         reply = ctx.create_assessment(ctx.assessment_body(trigger_workflow=objects.disabled_workflow))
         expected = ctx.doc.coded_error("workflow_disabled")
-        expect.equal(
-            (reply.status, reply.body),
-            (expected.status, expected.body(workflow_name=objects.disabled_workflow)),
-            "trigger_workflow naming a disabled workflow",
-            reply,
+        expect.coded(
+            reply, expected, "trigger_workflow naming a disabled workflow", workflow_name=objects.disabled_workflow
         )
     return "create/read/archive, trigger_workflow, unknown and disabled workflows"
 

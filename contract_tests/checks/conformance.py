@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import given, seed
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from ..budget import Budget
-from ..context import NAME_PREFIX, Context
+from ..context import NAME_PREFIX, Context, suite_settings
 from ..outcome import Violation
 from . import Check
 
@@ -150,14 +150,8 @@ def conformance(ctx: Context) -> str:
                 _record(ctx, case, response)
                 case.validate_response(response, checks=SCHEMATHESIS_CHECKS, transport_kwargs=kwargs)
 
-            wrapped = settings(
-                max_examples=ctx.profile.conformance_examples,
-                database=None,
-                deadline=None,
-                phases=(Phase.explicit, Phase.generate),
-                suppress_health_check=list(HealthCheck),
-                print_blob=False,
-            )(seed(ctx.seed)(given(case=operation.as_strategy(generation_mode=mode))(test)))
+            strategy = operation.as_strategy(generation_mode=mode)
+            wrapped = suite_settings(ctx.profile.conformance_examples)(seed(ctx.seed)(given(case=strategy)(test)))
             try:
                 wrapped()
             except FailureGroup as group:
@@ -205,15 +199,7 @@ def stateful(ctx: Context) -> str:
                 recorder=getattr(self, "recorder", None),
             )
 
-    run_settings = settings(
-        max_examples=ctx.profile.stateful_examples,
-        stateful_step_count=ctx.profile.stateful_steps,
-        database=None,
-        deadline=None,
-        phases=(Phase.explicit, Phase.generate),
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
+    run_settings = suite_settings(ctx.profile.stateful_examples, stateful_step_count=ctx.profile.stateful_steps)
     try:
         Machine.run(settings=run_settings)
     except FailureGroup as group:

@@ -18,41 +18,24 @@ def coded_errors(ctx: Context) -> str:
         name = "zz-" + name  # never an existing workflow
         expected = doc.coded_error("workflow_not_found")
         reply = ctx.client.request("POST", ctx.run_path(name), json_body={})
-        expect.equal(
-            (reply.status, reply.body),
-            (expected.status, expected.body(workflow_name=name)),
-            "run an unknown workflow",
-            reply,
-        )
+        expect.coded(reply, expected, "run an unknown workflow", workflow_name=name)
         listed = ctx.client.request("GET", doc.path("listWorkflowRuns"), params=[("workflow_name", name)])
-        expect.equal(
-            (listed.status, listed.body),
-            (expected.status, expected.body(workflow_name=name)),
-            "list runs of an unknown workflow",
-            listed,
-        )
+        expect.coded(listed, expected, "list runs of an unknown workflow", workflow_name=name)
 
     ctx.prove(prop, st.text(SAFE_NAME, min_size=1, max_size=20))
     disabled = ctx.env.objects.disabled_workflow
     if disabled is not None:
         expected = doc.coded_error("workflow_disabled")
         reply = ctx.client.request("POST", ctx.run_path(disabled), json_body={})
-        expect.equal(
-            (reply.status, reply.body),
-            (expected.status, expected.body(workflow_name=disabled)),
-            "run a disabled workflow",
-            reply,
-        )
+        expect.coded(reply, expected, "run a disabled workflow", workflow_name=disabled)
     missing_assessment = "cbqsrw_" + secrets.token_hex(16)
     expected = doc.coded_error("assessment_not_found")
     for method in ("GET", "DELETE"):
         reply = ctx.client.request(method, doc.path("getAssessment", assessment_id=missing_assessment))
-        expect.equal(
-            (reply.status, reply.body), (expected.status, expected.body()), f"{method} a missing assessment", reply
-        )
+        expect.coded(reply, expected, f"{method} a missing assessment")
     expected = doc.coded_error("workflow_run_not_found")
     reply = ctx.client.request("GET", doc.path("getWorkflowRun", workflow_run_id="cbwr_" + secrets.token_hex(16)))
-    expect.equal((reply.status, reply.body), (expected.status, expected.body()), "read a missing run", reply)
+    expect.coded(reply, expected, "read a missing run")
     return "workflow_not_found, workflow_disabled, assessment_not_found, workflow_run_not_found" + (
         "" if disabled else " (no disabled workflow named: workflow_disabled not exercised)"
     )

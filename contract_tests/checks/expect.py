@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..client import Reply
+from ..document import CodedError
 from ..outcome import Violation
 
 
@@ -25,3 +26,8 @@ def equal(actual: Any, expected: Any, what: str, *replies: Reply) -> None:
 def true(condition: bool, what: str, *replies: Reply) -> None:
     if not condition:
         raise fail(what, *replies)
+
+
+def coded(reply: Reply, error: CodedError, what: str, **fields: str) -> None:
+    """The reply is exactly the catalogued error: its status and its body, placeholders filled."""
+    equal((reply.status, reply.body), (error.status, error.body(**fields)), what, reply)

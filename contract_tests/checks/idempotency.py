@@ -13,10 +13,6 @@ from . import Check, expect
 from .strategies import invalid_keys, run_inputs, valid_keys
 
 
-def _key_header(ctx: Context, key: str) -> dict[str, str]:
-    return {ctx.policy.header: key}
-
-
 def _endpoints(ctx: Context) -> list[str]:
     return sorted(ctx.policy.operations)
 

@@ -61,12 +61,7 @@ def import_api(ctx: Context) -> str:
     missing = ctx.unique("no-such-report")
     unknown = ctx.client.request("POST", ctx.doc.path("importRecords", report_name=missing), json_body={"data": [{}]})
     expected = ctx.doc.coded_error("import_report_not_found")
-    expect.equal(
-        (unknown.status, unknown.body),
-        (expected.status, expected.body(report_name=missing)),
-        "an unknown import report",
-        unknown,
-    )
+    expect.coded(unknown, expected, "an unknown import report", report_name=missing)
     assessed = ctx.create_assessment(ctx.assessment_body(vendor_id=result["coverbase_id"], service_ids=[]))
     expect.status(assessed, 201, "an assessment of the imported vendor")
     return (

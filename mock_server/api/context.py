@@ -15,8 +15,3 @@ def org_id() -> str:
     """The organization of the API key that authenticated this request."""
     value: str = context["user"]
     return value
-
-
-def request_path() -> str:
-    path: str = scope["path"]
-    return path

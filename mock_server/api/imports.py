@@ -7,11 +7,9 @@ from typing import Any
 from ..events import emit
 from ..fixtures import ImportReport
 from ..runtime import Runtime
+from ..spec import import_required_fields
 from ..store import VendorRecord
 from .context import org_id, runtime
-
-# Vendor records must carry these Coverbase fields (api: "vendor records must include name and external_id").
-REQUIRED = {"vendor": ("name", "external_id")}
 
 
 class _Batch:
@@ -49,7 +47,7 @@ class _Batch:
                 )
             else:
                 attributes[field] = value
-        for field in REQUIRED[self.report.base_object]:
+        for field in import_required_fields(self.rt.document)[self.report.base_object]:
             if attributes.get(field) in (None, ""):
                 incoming = self.report.mapping[field]
                 self.fail(

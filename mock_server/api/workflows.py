@@ -71,19 +71,19 @@ async def list_workflow_runs(
         # Without filters the total is the store's count: only the page's runs are read (flat at 1M runs).
         total = rt.store.run_count(org.id)
         page = [summary(run, now) for run in itertools.islice(runs, offset, offset + limit)]
-        runs = iter(())
-    for run in runs:
-        if workflow_name is not None and run.workflow_name != workflow_name:
-            continue
-        if created_at_after is not None and run.started_at < created_at_after:
-            continue
-        if created_at_before is not None and run.started_at > created_at_before:
-            continue
-        if wanted is not None and status_at(run, now)[0] not in wanted:
-            continue
-        if offset <= total < offset + limit:
-            page.append(summary(run, now))
-        total += 1
+    else:
+        for run in runs:
+            if workflow_name is not None and run.workflow_name != workflow_name:
+                continue
+            if created_at_after is not None and run.started_at < created_at_after:
+                continue
+            if created_at_before is not None and run.started_at > created_at_before:
+                continue
+            if wanted is not None and status_at(run, now)[0] not in wanted:
+                continue
+            if offset <= total < offset + limit:
+                page.append(summary(run, now))
+            total += 1
     if "list_total_counts_page" in rt.settings.faults:
         total = len(page)
     return {"data": page, "total": total, "limit": limit, "offset": offset}, 200
