@@ -67,7 +67,7 @@ ClaimResult = IdempotencyRecord | Literal["busy", "claimed"]
 
 
 class Store(Protocol):
-    """What the handlers may do to state; every implementation passes tests/test_store.py."""
+    """What the handlers may do to state; every implementation passes tests/mock_server/test_store.py."""
 
     fixtures: Fixtures
 

@@ -1,0 +1,1 @@
+"""The project's own tests, laid out like the packages they test."""

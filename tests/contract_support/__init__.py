@@ -1,1 +1,0 @@
-"""Helpers of the contract-suite tests: mock subprocesses and suite runs."""

@@ -1,0 +1,1 @@
+"""Tests of mock_server, mostly in-process over ASGI."""

@@ -1,0 +1,104 @@
+"""Every documented (operation, error status) is reachable, and answers the documented body shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mock_server import spec
+from mock_server.schemas import describe_errors, schema_validator
+from tests.support.api import DOC_ASSESSMENT, ORG1_CONTROL_SET, ORG1_VENDOR, Api, auth
+
+DOC = spec.load_document()
+BAD_AUTH = {"Authorization": "Bearer ak_live_unknown"}
+NEW_ASSESSMENT = {"vendor_id": ORG1_VENDOR, "control_set_ids": [ORG1_CONTROL_SET]}
+
+# How to provoke each documented error. A new documented error without a recipe fails the test below.
+RECIPES: dict[tuple[str, str], dict[str, Any]] = {
+    ("authTest", "401"): {"method": "GET", "url": "/v1/utils/authtest", "headers": BAD_AUTH},
+    ("createAssessment", "400"): {
+        "method": "POST",
+        "url": "/v1/assessments",
+        "json": {**NEW_ASSESSMENT, "vendor_id": "x"},
+    },
+    ("createAssessment", "401"): {
+        "method": "POST",
+        "url": "/v1/assessments",
+        "headers": BAD_AUTH,
+        "json": NEW_ASSESSMENT,
+    },
+    ("createAssessment", "404"): {
+        "method": "POST",
+        "url": "/v1/assessments",
+        "json": {**NEW_ASSESSMENT, "trigger_workflow": "nope"},
+    },
+    ("createAssessment", "409"): {
+        "method": "POST",
+        "url": "/v1/assessments",
+        "json": {**NEW_ASSESSMENT, "trigger_workflow": "legacy-soc2-chase"},
+    },
+    ("createAssessment", "413"): {"method": "POST", "url": "/v1/assessments", "content": b" " * (1024 * 1024 + 1)},
+    ("createAssessment", "422"): {"method": "POST", "url": "/v1/assessments", "json": {}},
+    ("getAssessment", "401"): {"method": "GET", "url": f"/v1/assessments/{DOC_ASSESSMENT}", "headers": BAD_AUTH},
+    ("getAssessment", "404"): {"method": "GET", "url": "/v1/assessments/cbqsrw_nope"},
+    ("deleteAssessment", "401"): {"method": "DELETE", "url": f"/v1/assessments/{DOC_ASSESSMENT}", "headers": BAD_AUTH},
+    ("deleteAssessment", "404"): {"method": "DELETE", "url": "/v1/assessments/cbqsrw_nope"},
+    ("runWorkflow", "401"): {"method": "POST", "url": "/v1/workflows/onboard-vendor/run", "headers": BAD_AUTH},
+    ("runWorkflow", "404"): {"method": "POST", "url": "/v1/workflows/nope/run"},
+    ("runWorkflow", "409"): {"method": "POST", "url": "/v1/workflows/legacy-soc2-chase/run"},
+    ("runWorkflow", "413"): {
+        "method": "POST",
+        "url": "/v1/workflows/onboard-vendor/run",
+        "content": b" " * (1024 * 1024 + 1),
+    },
+    ("runWorkflow", "422"): {"method": "POST", "url": "/v1/workflows/onboard-vendor/run", "json": {"input": 1}},
+    ("runWorkflow", "502"): {"method": "POST", "url": "/v1/workflows/onboard-vendor/run", "rehearse": True},
+    ("getWorkflowRun", "401"): {"method": "GET", "url": "/v1/workflows/runs/cbwr_x", "headers": BAD_AUTH},
+    ("getWorkflowRun", "404"): {"method": "GET", "url": "/v1/workflows/runs/cbwr_x"},
+    ("listWorkflowRuns", "401"): {"method": "GET", "url": "/v1/workflows/runs", "headers": BAD_AUTH},
+    ("listWorkflowRuns", "404"): {"method": "GET", "url": "/v1/workflows/runs?workflow_name=nope"},
+    ("listWorkflowRuns", "422"): {"method": "GET", "url": "/v1/workflows/runs?limit=0"},
+    ("importRecords", "400"): {"method": "POST", "url": "/v1/import/vendor-intake", "json": {"data": [{"Name": "x"}]}},
+    ("importRecords", "401"): {
+        "method": "POST",
+        "url": "/v1/import/vendor-intake",
+        "headers": BAD_AUTH,
+        "json": {"data": [{}]},
+    },
+    ("importRecords", "404"): {"method": "POST", "url": "/v1/import/nope", "json": {"data": [{}]}},
+    ("importRecords", "413"): {
+        "method": "POST",
+        "url": "/v1/import/vendor-intake",
+        "content": b" " * (1024 * 1024 + 1),
+    },
+    ("importRecords", "422"): {"method": "POST", "url": "/v1/import/vendor-intake", "json": {"data": []}},
+}
+
+
+def documented_errors() -> dict[tuple[str, str], dict[str, Any]]:
+    found = {}
+    for op in spec.operations(DOC):
+        for status, response in op.raw["responses"].items():
+            if int(status) >= 400:
+                found[(op.operation_id, status)] = spec.resolve(DOC, response)
+    return found
+
+
+def test_every_documented_error_has_a_recipe() -> None:
+    assert set(documented_errors()) == set(RECIPES)
+
+
+@pytest.mark.parametrize("key", sorted(RECIPES), ids=lambda k: f"{k[0]}-{k[1]}")
+def test_documented_error_is_reachable_with_its_body(api: Api, key: tuple[str, str]) -> None:
+    response_doc = documented_errors().get(key)
+    if response_doc is None:
+        pytest.fail(f"{key} has a recipe but is not documented")
+    recipe = dict(RECIPES[key])
+    if recipe.pop("rehearse", False):
+        api.post("/_mock/rehearsals", json={"kind": "dispatch_failure"})
+    headers = recipe.pop("headers", auth())
+    r = api.request(recipe.pop("method"), recipe.pop("url"), headers=headers, **recipe)
+    assert str(r.status_code) == key[1], r.text
+    schema = response_doc["content"]["application/json"]["schema"]
+    assert describe_errors(schema_validator(DOC, schema), r.json(), "response") == []

@@ -1,0 +1,1 @@
+"""Tests of the spec authors' tools: lint, docs, diff."""
