@@ -11,22 +11,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.auth import org_for_key
+from mock_server.api import workflows
+from mock_server.api.call import Call
+from mock_server.auth import authenticate
 from mock_server.errors import ApiError
-from mock_server.idempotency import Outcome
-from mock_server.lifecycle import summary, view
-from mock_server.runs import created_body, find_workflow, start_run
-from mock_server.runtime import Runtime
-from mock_server.store import IdempotencyScope, Store
+from mock_server.execution import Outcome, atomically
+from mock_server.records import IdempotencyScope
+from mock_server.runtime import Runtime, build_runtime
+from mock_server.store import Store
 
 DEFAULT_LIMIT = 100
 
 
 def bare_runtime(store: Store | None = None) -> Runtime:
     """The mock's own runtime (same store, clock, IDs, idempotency guard); only the serving differs."""
-    # build_runtime lives next to create_app: importing it loads connexion, which is then never used.
-    from mock_server.app import build_runtime
-
     return build_runtime(store=store)
 
 
@@ -34,56 +32,43 @@ def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> Resp
     return Response(json.dumps(body, separators=(",", ":")), status, headers, media_type="application/json")
 
 
-def _org(rt: Runtime, request: Request) -> str:
-    token = request.headers.get("authorization", "").partition(" ")[2]
-    org_id = org_for_key(rt.fixtures, token) if token else None
+def _call(rt: Runtime, request: Request) -> Call:
+    org_id = authenticate(rt, request.scope)
     if org_id is None:
         raise rt.errors.unauthorized()
-    return org_id
+    return Call(rt, org_id, request.method, request.url.path)
 
 
 def build_app(rt: Runtime | None = None) -> Starlette:
-    """Routes for the three benchmarked operations; ApiError becomes the same JSON body as in the mock."""
+    """The mock's own handlers for the three benchmarked operations, without connexion, the operation
+    table or any validation; ApiError becomes the same JSON body as in the mock."""
     runtime = rt or bare_runtime()
 
     async def run_workflow(request: Request) -> Response:
-        org = runtime.store.org(_org(runtime, request))
-        name = request.path_params["workflow_name"]
+        call = _call(runtime, request)
         raw = await request.body()
-        run_input: dict[str, Any] = (json.loads(raw) if raw else {}).get("input", {})
+        body = json.loads(raw) if raw else None
 
-        async def execute() -> Outcome:
-            definition = find_workflow(runtime, org, name, must_be_enabled=True)
-            run = start_run(runtime, org.id, definition, run_input)
-            return 201, created_body(run)
+        def execute() -> Outcome:
+            return workflows.run_workflow(call, request.path_params["workflow_name"], body)
 
         key = request.headers.get(runtime.policy.header)
         if key is None:
-            status, body = await execute()
+            status, payload = atomically(runtime.store, execute)
         else:
-            where = IdempotencyScope(org.id, request.method, request.url.path, key)
-            status, body = await runtime.guard.run(where, execute)
-        return _json(body, status)
+            where = IdempotencyScope(call.org_id, request.method, request.url.path, key)
+            status, payload = await runtime.guard.run(where, execute)
+        return _json(payload, status)
 
     async def get_run(request: Request) -> Response:
-        run = runtime.store.get_run(_org(runtime, request), request.path_params["workflow_run_id"])
-        if run is None:
-            raise runtime.errors.coded("workflow_run_not_found")
-        return _json(view(run, runtime.clock.now()), 200)
+        status, payload = workflows.get_workflow_run(_call(runtime, request), request.path_params["workflow_run_id"])
+        return _json(payload, status)
 
     async def list_runs(request: Request) -> Response:
-        org_id = _org(runtime, request)
         limit = int(request.query_params.get("limit", DEFAULT_LIMIT))
         offset = int(request.query_params.get("offset", 0))
-        now = runtime.clock.now()
-        page: list[dict[str, Any]] = []
-        total = 0
-        for run in runtime.store.runs_newest_first(org_id):
-            entry = summary(run, now)
-            if offset <= total < offset + limit:
-                page.append(entry)
-            total += 1
-        return _json({"data": page, "total": total, "limit": limit, "offset": offset}, 200)
+        status, payload = workflows.list_workflow_runs(_call(runtime, request), limit, offset)
+        return _json(payload, status)
 
     async def health(request: Request) -> Response:
         return _json({"status": "ok"}, 200)

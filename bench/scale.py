@@ -86,7 +86,7 @@ def memory_per_run(count: int) -> float:
     """Bytes retained per run started through `start_run` with the real (random) ID factory."""
     from bench.bare_app import bare_runtime
     from bench.seeding import SEED_INPUT
-    from mock_server.runs import find_workflow, start_run
+    from mock_server.engine import find_workflow, start_run
 
     rt = bare_runtime()
     org = rt.fixtures.orgs[0]
@@ -106,14 +106,14 @@ def memory_per_run(count: int) -> float:
 def memory_per_idempotency_record(count: int) -> float:
     """Bytes retained per key through IdempotencyGuard.run; the run itself is not created here."""
     from bench.bare_app import bare_runtime
-    from mock_server.store import IdempotencyScope
+    from mock_server.records import IdempotencyScope
 
     rt = bare_runtime()
     org_id = rt.fixtures.orgs[0].id
     path = f"/v1/workflows/{WORKFLOW}/run"
     seed = json.loads(RUN_BODY)["input"]
 
-    async def execute() -> tuple[int, dict[str, object]]:
+    def execute() -> tuple[int, dict[str, object]]:
         created = {
             "workflow_run_id": rt.ids.new("cbwr"),
             "workflow_name": WORKFLOW,

@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     import uvicorn
 
-    from mock_server.app import build_runtime, create_app
+    from mock_server.app import create_app
+    from mock_server.runtime import build_runtime
 
     runtime = build_runtime()
     uvicorn.run(with_seeding(create_app(runtime), runtime), host=args.host, port=args.port, log_level="warning")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from bench.scenarios import WORKFLOW
+from mock_server.engine import find_workflow, start_run
 from mock_server.ids import IdFactory, SequentialIds
-from mock_server.runs import find_workflow, start_run
+from mock_server.records import IdempotencyRecord, IdempotencyScope
+from mock_server.run_timeline import created_body
 from mock_server.runtime import Runtime
-from mock_server.store import IdempotencyRecord, IdempotencyScope
 
 SEED_INPUT = json.loads('{"vendor_filter":{"tags":["processes_pii"]},"due_date":"2026-06-30"}')
 
@@ -32,13 +33,7 @@ def seed_runs(rt: Runtime, count: int, *, with_keys: bool = True) -> list[str]:
         for index in range(count):
             run = start_run(rt, org.id, definition, {})
             if with_keys:
-                body = {
-                    "workflow_run_id": run.workflow_run_id,
-                    "workflow_name": definition.name,
-                    "status": "started",
-                    "started_at": run.started_at,
-                    "input": run.input,
-                }
+                body = created_body(run)
                 rt.store.idempotency_put(
                     IdempotencyScope(org.id, "POST", path, f"seed-{index}"),
                     IdempotencyRecord(now, 201, json.dumps(body, separators=(",", ":"))),

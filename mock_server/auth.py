@@ -1,26 +1,51 @@
-"""Bearer API keys -> organization, compared in constant time; plugged into connexion's security."""
+"""Bearer API keys -> organization: the one rule that reads credentials, for both lanes and the journal."""
 
 from __future__ import annotations
 
-import hmac
+import hashlib
+from collections.abc import Mapping
 from typing import Any
 
-from connexion.lifecycle import ConnexionRequest
-from connexion.security import BearerSecurityHandler
+from starlette.datastructures import Headers
 
 from .fixtures import Fixtures
-from .runtime import from_scope
 
 
-def org_for_key(fixtures: Fixtures, presented: str) -> str | None:
-    """Compare against every key without stopping early, so timing does not reveal a prefix match."""
-    candidate = presented.encode("utf-8", "surrogateescape")
-    found: str | None = None
-    for org in fixtures.orgs:
-        for key in org.api_keys:
-            if hmac.compare_digest(candidate, key.encode("utf-8")):
-                found = org.id
-    return found
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
+
+
+class KeyRing:
+    """API keys of a world, looked up by their SHA-256 digest: the lookup time depends on the digest,
+    never on how many leading characters of a real key were guessed right."""
+
+    def __init__(self, fixtures: Fixtures) -> None:
+        self._by_digest = {_digest(key): org.id for org in fixtures.orgs for key in org.api_keys}
+        self._keys = [key for org in fixtures.orgs for key in org.api_keys]
+
+    def org_for(self, token: str) -> str | None:
+        return self._by_digest.get(_digest(token))
+
+    def all_keys(self) -> list[str]:
+        """Every key, to mask them wherever they appear (journal, logs)."""
+        return list(self._keys)
+
+
+def bearer_token(headers: Headers) -> str | None:
+    """The token of the first Authorization header when its scheme is Bearer (case-insensitive)."""
+    authorization = headers.get("authorization")
+    if not authorization:
+        return None
+    parts = authorization.split(maxsplit=1)
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    return parts[1]
+
+
+def authenticate(rt: Any, scope: Mapping[str, Any]) -> str | None:
+    """The organization whose key the request presents, or None (a 401)."""
+    token = bearer_token(Headers(raw=scope["headers"]))
+    return rt.keys.org_for(token) if token is not None else None
 
 
 def mask_key(value: str) -> str:
@@ -30,20 +55,3 @@ def mask_key(value: str) -> str:
         scheme, token = "", value
     shown = token[-4:] if len(token) > 8 else ""
     return f"{scheme} ****{shown}".strip()
-
-
-def verify_token(token: str, request: ConnexionRequest) -> dict[str, Any] | None:
-    runtime = from_scope(request.scope)
-    org_id = org_for_key(runtime.fixtures, token)
-    if org_id is None and "auth_not_enforced" in runtime.settings.faults:
-        org_id = runtime.fixtures.orgs[0].id
-    if org_id is None:
-        return None
-    return {"sub": org_id}
-
-
-class OrgBearerHandler(BearerSecurityHandler):
-    """connexion's bearer handler, always verifying with `verify_token` (no x-bearerInfoFunc)."""
-
-    def _resolve_func(self, security_scheme: dict[str, Any]) -> Any:
-        return verify_token

@@ -64,10 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from . import faults, spec
-    from .app import app_from_env, settings_env
+    from .app import create_app
     from .auth import mask_key
     from .fixtures import load_fixtures
-    from .runtime import Settings
+    from .runtime import build_runtime
+    from .settings import Settings
 
     try:
         planted = faults.validate(args.fault)
@@ -89,7 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Off the loopback interface the control plane (reset, clock) is served only behind a token.
     control = loopback or bool(args.control_token)
-    settings = Settings(control_plane=control, control_token=args.control_token, faults=planted)
+    settings = Settings(
+        fixtures_path=args.fixtures,
+        state_path=args.state,
+        control_plane=control,
+        control_token=args.control_token,
+        faults=planted,
+    )
     try:
         fixtures = load_fixtures(args.fixtures, spec.load_document())
     except FixtureError as exc:
@@ -108,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  state: {args.state} ({args.workers} worker(s))", flush=True)
     if planted:
         print(f"  PLANTED FAULTS: {', '.join(sorted(planted))}", flush=True)
-    os.environ.update(settings_env(settings, fixtures_path=args.fixtures, state_path=args.state))
     if args.workers > 1:
-        # Worker processes cannot inherit an app object: each builds its own from the environment.
+        # Worker processes cannot inherit an app object: each builds its own from the settings.
+        os.environ.update(settings.to_env())
         uvicorn.run(
             "mock_server.app:app_from_env",
             factory=True,
@@ -120,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             log_level=args.log_level,
         )
     else:
-        uvicorn.run(app_from_env(), host=args.host, port=args.port, log_level=args.log_level)
+        app = create_app(build_runtime(settings, fixtures=fixtures))
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 

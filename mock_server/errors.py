@@ -20,6 +20,10 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+class CommittedError(ApiError):
+    """An error answer for a call whose writes stand: they commit, then the error is sent (see execution.py)."""
+
+
 class ErrorFactory:
     """Builds errors from the document's `x-error-catalog`."""
 
@@ -31,6 +35,11 @@ class ErrorFactory:
         entry = self._catalog[code]
         message = entry.message.format(**fields) if fields else entry.message
         return ApiError(entry.status, {"detail": {"code": entry.code, "message": message}})
+
+    def committed(self, code: str, **fields: str) -> CommittedError:
+        """A coded error whose request's writes are kept (e.g. the failed run row of a dispatch failure)."""
+        error = self.coded(code, **fields)
+        return CommittedError(error.status, error.body, error.headers)
 
     def plain(self, name: str, headers: dict[str, str] | None = None) -> ApiError:
         status, detail = self._plain[name]

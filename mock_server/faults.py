@@ -1,21 +1,30 @@
-"""Planted faults (`coverbase-mock --fault NAME`), each breaking one documented behaviour."""
+"""Planted faults (`coverbase-mock --fault NAME`), each breaking one documented behaviour.
+
+A fault never lives in a product handler: it is a wrapper chosen when the runtime and the operation
+table are built - a faulty store, guard, key ring, policy or error catalog, or a handler wrapper - so
+the product path of an unfaulted mock holds no fault checks at all. Every fault is deterministic.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
+from .auth import KeyRing
 from .errors import ApiError
-from .spec import CodedErrorSpec, IdempotencyPolicy, operations
+from .execution import Outcome
+from .idempotency import IdempotencyGuard
+from .records import IdempotencyRecord, IdempotencyScope, RunRecord, dumps
+from .spec import CodedErrorSpec, IdempotencyPolicy
 
 if TYPE_CHECKING:
-    from .idempotency import Outcome
-    from .lifecycle import RunRecord
-    from .runtime import Runtime
-    from .store import IdempotencyScope
+    from .api.call import Call
+    from .fixtures import Fixtures
+    from .operations import Handler
+    from .store import Store
 
 FAULTS: dict[str, str] = {
     "idempotency_ignored": "Idempotency-Key is ignored: every request executes again.",
@@ -32,7 +41,7 @@ FAULTS: dict[str, str] = {
     "auth_not_enforced": "An unknown bearer token is accepted as the first organization's key.",
     "cross_org_run_readable": "A run of another organization is readable.",
     "completed_at_on_started": "completed_at is set while a run is still started.",
-    "created_run_sometimes_unreadable": "Every second run created is not readable afterwards.",
+    "created_run_sometimes_unreadable": "Every second run created (the first, third, ...) is not readable afterwards.",
     "delete_not_idempotent": "Archiving an already archived assessment answers 404.",
     "list_runs_oldest_first": "List runs is ordered oldest first.",
     "list_total_counts_page": "List runs' total counts only the returned page.",
@@ -41,6 +50,19 @@ FAULTS: dict[str, str] = {
 SHORT_WINDOW_SECONDS = 3600
 NEVER_EXPIRES_SECONDS = 10**12
 RACE_DELAY_SECONDS = 0.05
+GUARD_FAULTS = frozenset(
+    {
+        "idempotency_ignored",
+        "idempotency_global_scope",
+        "idempotency_route_template_scope",
+        "idempotency_replay_current_state",
+        "idempotency_replay_status_200",
+        "idempotency_concurrent_race",
+        "idempotency_body_mismatch_executes",
+        "idempotency_stores_errors",
+    }
+)
+STORE_FAULTS = frozenset({"cross_org_run_readable", "created_run_sometimes_unreadable", "list_runs_oldest_first"})
 
 
 def validate(names: Iterable[str]) -> frozenset[str]:
@@ -56,91 +78,204 @@ def catalogue() -> str:
     return "\n".join(f"  {name:36} {text}" for name, text in sorted(FAULTS.items()))
 
 
-def adjust_policy(policy: IdempotencyPolicy, faults: frozenset[str]) -> IdempotencyPolicy:
+# --- wrappers chosen when the runtime is built ------------------------------------------------------
+
+
+def policy(base: IdempotencyPolicy, faults: frozenset[str]) -> IdempotencyPolicy:
     if "idempotency_window_short" in faults:
-        policy = dataclasses.replace(policy, window_seconds=SHORT_WINDOW_SECONDS)
+        base = dataclasses.replace(base, window_seconds=SHORT_WINDOW_SECONDS)
     if "idempotency_window_forever" in faults:
-        policy = dataclasses.replace(policy, window_seconds=NEVER_EXPIRES_SECONDS)
+        base = dataclasses.replace(base, window_seconds=NEVER_EXPIRES_SECONDS)
     if "idempotency_stores_errors" in faults:
-        policy = dataclasses.replace(policy, stored_min=100, stored_max=599)
-    return policy
+        base = dataclasses.replace(base, stored_min=100, stored_max=599)
+    return base
 
 
-def adjust_catalog(catalog: dict[str, CodedErrorSpec], faults: frozenset[str]) -> dict[str, CodedErrorSpec]:
+def catalog(base: dict[str, CodedErrorSpec], faults: frozenset[str]) -> dict[str, CodedErrorSpec]:
     if "error_code_renamed" in faults:
-        catalog = dict(catalog)
-        catalog["workflow_not_found"] = dataclasses.replace(catalog["workflow_not_found"], code="workflow_missing")
-    return catalog
+        base = dict(base)
+        base["workflow_not_found"] = dataclasses.replace(base["workflow_not_found"], code="workflow_missing")
+    return base
 
 
-def adjust_scope(rt: Runtime, where: IdempotencyScope, request_body: Any) -> IdempotencyScope:
-    faults = rt.settings.faults
-    if "idempotency_global_scope" in faults:
-        where = dataclasses.replace(where, org_id="*")
-    if "idempotency_route_template_scope" in faults:
-        ops = operations(rt.document)
-        matching = (op.path for op in ops if op.method == where.method and op.path_regex.match(where.path))
-        template = next(matching, where.path)
-        where = dataclasses.replace(where, path=template)
-    if "idempotency_body_mismatch_executes" in faults:
-        where = dataclasses.replace(where, key=where.key + "|" + json.dumps(request_body, sort_keys=True))
-    return where
+def store(base: Store, faults: frozenset[str]) -> Store:
+    # FaultyStore passes every other method through (__getattr__), which a Protocol check cannot see.
+    return cast("Store", FaultyStore(base, faults)) if faults & STORE_FAULTS else base
 
 
-def errors_as_outcomes(execute: Callable[[], Awaitable[Outcome]]) -> Callable[[], Awaitable[Outcome]]:
+def guard(base: IdempotencyGuard, faults: frozenset[str]) -> IdempotencyGuard:
+    return FaultyGuard(base, faults) if faults & GUARD_FAULTS else base
+
+
+def keys(base: KeyRing, fixtures: Fixtures, faults: frozenset[str]) -> KeyRing:
+    return UnenforcedKeys(fixtures) if "auth_not_enforced" in faults else base
+
+
+def handlers(faults: frozenset[str]) -> Callable[[str, Handler], Handler] | None:
+    """The table's handler wrapper for the faults that change one operation's answer."""
+    if not faults & {"completed_at_on_started", "list_total_counts_page", "delete_not_idempotent"}:
+        return None
+
+    def wrap(operation_id: str, handler: Handler) -> Handler:
+        if operation_id == "getWorkflowRun" and "completed_at_on_started" in faults:
+            return _completed_at_on_started(handler)
+        if operation_id == "listWorkflowRuns" and "list_total_counts_page" in faults:
+            return _total_counts_page(handler)
+        if operation_id == "deleteAssessment" and "delete_not_idempotent" in faults:
+            return _delete_not_idempotent(handler)
+        return handler
+
+    return wrap
+
+
+def _completed_at_on_started(handler: Handler) -> Handler:
+    def faulty(call: Call, **kwargs: Any) -> Outcome:
+        status, body = handler(call, **kwargs)
+        if status == 200 and body["status"] == "started":
+            body = {**body, "completed_at": body["started_at"]}
+        return status, body
+
+    return faulty
+
+
+def _total_counts_page(handler: Handler) -> Handler:
+    def faulty(call: Call, **kwargs: Any) -> Outcome:
+        status, body = handler(call, **kwargs)
+        return status, {**body, "total": len(body["data"])}
+
+    return faulty
+
+
+def _delete_not_idempotent(handler: Handler) -> Handler:
+    def faulty(call: Call, **kwargs: Any) -> Outcome:
+        record = call.rt.store.get_assessment(call.org_id, kwargs["assessment_id"])
+        if record is not None and record.archived_at is not None:
+            raise call.rt.errors.coded("assessment_not_found")
+        return handler(call, **kwargs)
+
+    return faulty
+
+
+class UnenforcedKeys(KeyRing):
+    """auth_not_enforced: any bearer token is some organization's key (the first one's, if unknown)."""
+
+    def __init__(self, fixtures: Fixtures) -> None:
+        super().__init__(fixtures)
+        self._fallback = fixtures.orgs[0].id
+
+    def org_for(self, token: str) -> str | None:
+        return super().org_for(token) or self._fallback
+
+
+class FaultyStore:
+    """Read faults: another org's runs readable, every second created run hidden, oldest-first listing."""
+
+    def __init__(self, base: Store, faults: frozenset[str]) -> None:
+        self._base = base
+        self._faults = faults
+        self._hidden: set[str] = set()
+        self._created = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+    def reset(self) -> None:
+        self._base.reset()
+        self._hidden.clear()
+        self._created = 0
+
+    def put_run(self, record: RunRecord) -> None:
+        new = self._base.get_run(record.org_id, record.workflow_run_id) is None
+        self._base.put_run(record)
+        if new and record.snapshot_json is None and "created_run_sometimes_unreadable" in self._faults:
+            self._created += 1
+            if self._created % 2 == 1:  # the 1st, 3rd, 5th ... run created
+                self._hidden.add(record.workflow_run_id)
+
+    def get_run(self, org_id: str, run_id: str) -> RunRecord | None:
+        if run_id in self._hidden:
+            return None
+        run = self._base.get_run(org_id, run_id)
+        if run is None and "cross_org_run_readable" in self._faults:
+            run = next((r for o in self._base.fixtures.orgs if (r := self._base.get_run(o.id, run_id))), None)
+        return run
+
+    def runs_newest_first(self, org_id: str) -> Iterator[RunRecord]:
+        runs = self._base.runs_newest_first(org_id)
+        return reversed(list(runs)) if "list_runs_oldest_first" in self._faults else runs
+
+
+class FaultyGuard(IdempotencyGuard):
+    """The idempotency faults, around the real guard."""
+
+    def __init__(self, base: IdempotencyGuard, faults: frozenset[str]) -> None:
+        super().__init__(base.policy, base._store, base._clock, base._lease_clock)
+        self._faults = faults
+
+    def scope_for(self, org_id: str, method: str, path: str, template: str, key: str, body: Any) -> IdempotencyScope:
+        where = super().scope_for(org_id, method, path, template, key, body)
+        if "idempotency_global_scope" in self._faults:
+            where = dataclasses.replace(where, org_id="*")
+        if "idempotency_route_template_scope" in self._faults:
+            where = dataclasses.replace(where, path=template)
+        if "idempotency_body_mismatch_executes" in self._faults:
+            where = dataclasses.replace(where, key=where.key + "|" + json.dumps(body, sort_keys=True))
+        return where
+
+    async def run(self, scope: IdempotencyScope, execute: Callable[[], Outcome]) -> Outcome:
+        if "idempotency_ignored" in self._faults:
+            with self._store.transaction():
+                return execute()
+        if "idempotency_stores_errors" in self._faults:
+            execute = _errors_as_outcomes(execute)
+        replayed = self.lookup(scope) is not None
+        if "idempotency_concurrent_race" in self._faults:
+            status, body = await self._racy_run(scope, execute)
+        else:
+            status, body = await super().run(scope, execute)
+        if replayed and "idempotency_replay_status_200" in self._faults:
+            status = 200
+        if "idempotency_replay_current_state" in self._faults:
+            body = self._current_state(body)
+        return status, body
+
+    async def _racy_run(self, scope: IdempotencyScope, execute: Callable[[], Outcome]) -> Outcome:
+        """Look up, then execute after a pause without claiming the key."""
+        replay = self.lookup(scope)
+        if replay is not None:
+            return replay
+        first_used_at = self._clock.now()
+        await asyncio.sleep(RACE_DELAY_SECONDS)
+        with self._store.transaction():
+            status, body = execute()
+        if self.policy.stores(status):
+            self._store.idempotency_put(scope, IdempotencyRecord(first_used_at, status, dumps(body)))
+        return status, body
+
+    def _current_state(self, body: Any) -> Any:
+        from .run_timeline import status_at
+
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("workflow_run_id"), str)
+            or "workflow_name" not in body
+        ):
+            return body
+        for org in self._store.fixtures.orgs:
+            run = self._store.get_run(org.id, body["workflow_run_id"])
+            if run is not None:
+                definition = org.workflow_by_id(run.workflow_definition_id)
+                return {**body, "status": status_at(run, definition, self._clock.now())[0]}
+        return body
+
+
+def _errors_as_outcomes(execute: Callable[[], Outcome]) -> Callable[[], Outcome]:
     """For idempotency_stores_errors: error answers become outcomes the guard stores."""
 
-    async def wrapped() -> Outcome:
+    def wrapped() -> Outcome:
         try:
-            return await execute()
+            return execute()
         except ApiError as exc:
             return exc.status, exc.body
 
     return wrapped
-
-
-async def racy_run(rt: Runtime, where: IdempotencyScope, execute: Callable[[], Awaitable[Outcome]]) -> Outcome:
-    """For idempotency_concurrent_race: look up, then execute after a pause without claiming the key."""
-    from .store import IdempotencyRecord
-
-    replay = rt.guard.lookup(where)
-    if replay is not None:
-        return replay
-    first_used_at = rt.clock.now()
-    await asyncio.sleep(RACE_DELAY_SECONDS)
-    status, body = await execute()
-    if rt.policy.stores(status):
-        rt.store.idempotency_put(where, IdempotencyRecord(first_used_at, status, json.dumps(body)))
-    return status, body
-
-
-def replay_outcome(rt: Runtime, status: int, body: dict[str, Any], replayed: bool) -> tuple[int, dict[str, Any]]:
-    """For the replay faults: the replay's status, or the run's current status in the body."""
-    faults = rt.settings.faults
-    if replayed and "idempotency_replay_status_200" in faults:
-        status = 200
-    if "idempotency_replay_current_state" in faults and isinstance(body.get("workflow_run_id"), str):
-        from .lifecycle import status_at
-
-        for org in rt.fixtures.orgs:
-            run = rt.store.get_run(org.id, body["workflow_run_id"])
-            if run is not None and "workflow_name" in body:
-                body = {**body, "status": status_at(run, rt.clock.now())[0]}
-    return status, body
-
-
-def find_run(rt: Runtime, org_id: str, run_id: str) -> RunRecord | None:
-    """Run lookup with the read faults applied."""
-    run = rt.store.get_run(org_id, run_id)
-    faults = rt.settings.faults
-    if run is None and "cross_org_run_readable" in faults:
-        run = next((r for o in rt.fixtures.orgs if (r := rt.store.get_run(o.id, run_id)) is not None), None)
-    if run is not None and "created_run_sometimes_unreadable" in faults and run.snapshot is None and run.sequence % 2:
-        return None
-    return run
-
-
-def adjust_run_view(rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
-    if "completed_at_on_started" in rt.settings.faults and body["status"] == "started":
-        body["completed_at"] = body["started_at"]
-    return body

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator
 
-from .schemas import component_validator, describe_errors
+from .component_schemas import component_validator, describe_errors
 from .spec import import_required_fields
 from .triggers import CONDITION_SCHEMA, TRIGGER_EVENTS
 from .webhooks import is_loopback_url
@@ -235,6 +235,11 @@ class WorkflowDefinition:
     steps: tuple[StepDefinition, ...]
     triggers: tuple[TriggerBinding, ...] = ()
 
+    @property
+    def duration_seconds(self) -> int:
+        """How long a run of this workflow takes from start to its terminal status."""
+        return sum(step.duration_seconds for step in self.steps)
+
 
 @dataclass(frozen=True)
 class ImportReport:
@@ -285,6 +290,9 @@ class OrgFixture:
     raw: dict[str, Any] = field(repr=False, compare=False)
     import_reports: dict[str, ImportReport] = field(default_factory=dict)
     webhooks: tuple[WebhookFixture, ...] = ()
+
+    def workflow_by_id(self, definition_id: str | None) -> WorkflowDefinition | None:
+        return next((w for w in self.workflows.values() if w.id == definition_id), None)
 
 
 @dataclass(frozen=True)

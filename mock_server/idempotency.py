@@ -1,17 +1,22 @@
-"""Idempotency-Key handling as the document's `x-idempotency` extension specifies it."""
+"""Idempotency-Key handling as the document's `x-idempotency` extension specifies it.
+
+An execution and its stored outcome commit in one transaction (`execution.atomically`): a crash or a
+storage failure between them leaves neither, so a retry with the same key executes exactly once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from .clock import Clock, SystemClock
+from .execution import Outcome, atomically
+from .records import IdempotencyRecord, IdempotencyScope, dumps
 from .spec import IdempotencyPolicy
-from .store import IdempotencyRecord, IdempotencyScope, Store
+from .store import Store
 
-Outcome = tuple[int, dict[str, Any]]
 PURGE_EVERY_SECONDS = 60
 # A claim older than this (real seconds) belongs to a worker that died mid-execution; executions take ms.
 CLAIM_LEASE_SECONDS = 10
@@ -39,13 +44,45 @@ class IdempotencyGuard:
     def reset(self) -> None:
         self._last_purge = None
 
+    def scope_for(self, org_id: str, method: str, path: str, template: str, key: str, body: Any) -> IdempotencyScope:
+        """The scope a key is remembered in: org, method and concrete path (see x-idempotency.scope)."""
+        return IdempotencyScope(org_id, method, path, key)
+
     def lookup(self, scope: IdempotencyScope) -> Outcome | None:
         record = self._store.idempotency_get(scope)
         if record is None or self.policy.expired(record.first_used_at, self._clock.now()):
             return None
         return record.status, json.loads(record.body)
 
-    async def run(self, scope: IdempotencyScope, execute: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    async def run(self, scope: IdempotencyScope, execute: Callable[[], Outcome]) -> Outcome:
+        replay = await self.claim(scope)
+        if replay is not None:
+            return replay
+        done = asyncio.Event()
+        self._in_flight[scope] = done
+        stored = False
+        try:
+            first_used_at = self._clock.now()
+
+            def store_outcome(outcome: Outcome) -> None:
+                status, body = outcome
+                if self.policy.stores(status):
+                    self._store.idempotency_put(scope, IdempotencyRecord(first_used_at, status, dumps(body)))
+
+            outcome = atomically(self._store, execute, store_outcome)
+            # Only once the transaction has committed is the outcome stored (and the claim gone with it).
+            stored = self.policy.stores(outcome[0])
+            if stored:
+                self._purge_expired()
+            return outcome
+        finally:
+            if not stored:
+                self._store.idempotency_release(scope)
+            del self._in_flight[scope]
+            done.set()
+
+    async def claim(self, scope: IdempotencyScope) -> Outcome | None:
+        """Take the key (None), or the stored outcome to replay; waits while another execution holds it."""
         deadline = asyncio.get_running_loop().time() + WAIT_LIMIT_SECONDS
         while True:
             lease_now = self._lease_clock.now()
@@ -55,7 +92,7 @@ class IdempotencyGuard:
             if isinstance(claim, IdempotencyRecord):
                 return claim.status, json.loads(claim.body)
             if claim == "claimed":
-                break
+                return None
             # Same key in flight: here, wait for it; in another worker, poll the store until it finishes
             # (or its claim goes stale because that worker died), then replay or execute in turn.
             pending = self._in_flight.get(scope)
@@ -65,24 +102,6 @@ class IdempotencyGuard:
             if asyncio.get_running_loop().time() > deadline:
                 raise IdempotencyTimeout(f"key still claimed by another worker after {WAIT_LIMIT_SECONDS}s")
             await asyncio.sleep(POLL_SECONDS)
-        done = asyncio.Event()
-        self._in_flight[scope] = done
-        stored = False
-        try:
-            first_used_at = self._clock.now()
-            status, body = await execute()
-            if self.policy.stores(status):
-                self._store.idempotency_put(
-                    scope, IdempotencyRecord(first_used_at, status, json.dumps(body, separators=(",", ":")))
-                )
-                stored = True
-                self._purge_expired()
-            return status, body
-        finally:
-            if not stored:
-                self._store.idempotency_release(scope)
-            del self._in_flight[scope]
-            done.set()
 
     def _live_from(self, now: int) -> int:
         """The oldest first_used_at whose window is still open at `now`."""

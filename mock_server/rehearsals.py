@@ -8,7 +8,6 @@ from typing import Any
 from .ids import IdFactory
 
 HEADER = "x-coverbase-mock-rehearse"
-SCOPE_KEY = "coverbase.rehearsal"
 
 
 @dataclass

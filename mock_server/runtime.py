@@ -1,32 +1,26 @@
-"""The runtime bundle handed to every request: document facts, store, clock, IDs, errors."""
+"""One mock world and how it is built: document facts, store, clock, IDs, keys, idempotency, rehearsals, webhooks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from starlette.types import Scope
+import httpx
 
-from .clock import VirtualClock
+from . import faults, spec
+from .auth import KeyRing
+from .clock import Clock, VirtualClock
 from .errors import ErrorFactory
-from .fixtures import Fixtures
+from .fixtures import Fixtures, load_fixtures
 from .idempotency import IdempotencyGuard
-from .ids import IdFactory
+from .ids import IdFactory, RandomIds
 from .rehearsals import Rehearsals
+from .settings import Settings
 from .spec import IdempotencyPolicy
 from .store import Store
-from .webhooks import WebhookDispatcher
-
-SCOPE_KEY = "coverbase.runtime"
-
-
-@dataclass
-class Settings:
-    control_plane: bool = True
-    control_token: str | None = None
-    faults: frozenset[str] = frozenset()
-    # The fast lane (fastpath.py) for hot operations; off under planted faults, which hook the slow path.
-    fast_path: bool = True
+from .store.memory import MemoryStore
+from .store.sqlite import SqliteStore
+from .webhooks import DeliveryPolicy, Subscription, WebhookDispatcher
 
 
 @dataclass
@@ -39,6 +33,7 @@ class Runtime:
     policy: IdempotencyPolicy
     guard: IdempotencyGuard
     rehearsals: Rehearsals
+    keys: KeyRing
     settings: Settings = field(default_factory=Settings)
     webhooks: WebhookDispatcher | None = None
 
@@ -55,6 +50,53 @@ class Runtime:
         if self.webhooks is not None:
             self.webhooks.reset()
 
+    def close(self) -> None:
+        self.store.close()
 
-def from_scope(scope: Scope) -> Runtime:
-    return cast(Runtime, scope[SCOPE_KEY])
+
+def fixture_subscriptions(fixtures: Fixtures) -> list[Subscription]:
+    return [
+        Subscription(w.id, org.id, w.url, list(w.events), w.secret, w.enabled, w.description)
+        for org in fixtures.orgs
+        for w in org.webhooks
+    ]
+
+
+def build_runtime(
+    settings: Settings | None = None,
+    *,
+    fixtures: Fixtures | None = None,
+    clock: Clock | None = None,
+    ids: IdFactory | None = None,
+    store: Store | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
+) -> Runtime:
+    """A world from its settings; fixtures, clock, IDs and store may be injected (tests, benchmarks)."""
+    settings = settings or Settings()
+    document = spec.load_document()
+    if store is None:
+        fixtures = fixtures or load_fixtures(settings.fixtures_path, document)
+        store = SqliteStore(settings.state_path, fixtures) if settings.state_path else MemoryStore(fixtures)
+    store = faults.store(store, settings.faults)
+    policy = faults.policy(spec.idempotency_policy(document), settings.faults)
+    the_ids = ids or RandomIds()
+    virtual = VirtualClock(clock, offsets=store)
+    return Runtime(
+        document=document,
+        store=store,
+        clock=virtual,
+        ids=the_ids,
+        errors=ErrorFactory(faults.catalog(spec.error_catalog(document), settings.faults), spec.plain_errors(document)),
+        policy=policy,
+        guard=faults.guard(IdempotencyGuard(policy, store, virtual), settings.faults),
+        rehearsals=Rehearsals(the_ids),
+        keys=faults.keys(KeyRing(store.fixtures), store.fixtures, settings.faults),
+        settings=settings,
+        webhooks=WebhookDispatcher(
+            DeliveryPolicy.from_document(spec.load_control_document()),
+            virtual,
+            the_ids,
+            fixture_subscriptions(store.fixtures),
+            transport=webhook_transport,
+        ),
+    )

@@ -80,12 +80,6 @@ class Operation:
     tag: str
     raw: dict[str, Any]
 
-    @property
-    def path_regex(self) -> re.Pattern[str]:
-        """Matches concrete paths of this template; a parameter may hold any character, '/' too."""
-        pattern = re.sub(r"\\\{[^}]+\\\}", "(.+)", re.escape(self.path))
-        return re.compile(f"^{pattern}$", re.DOTALL)
-
 
 def operations(doc: dict[str, Any]) -> list[Operation]:
     found: list[Operation] = []
@@ -183,12 +177,3 @@ def import_required_fields(doc: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """Base object -> the fields its import records must carry (importRecords' `x-required-fields`)."""
     ext = operation(doc, "importRecords").raw["x-required-fields"]
     return {base: tuple(fields) for base, fields in ext.items() if base != "description"}
-
-
-def query_parameter(doc: dict[str, Any], operation_id: str, name: str) -> dict[str, Any]:
-    for param in operation(doc, operation_id).raw.get("parameters", []):
-        param = resolve(doc, param)
-        if param["in"] == "query" and param["name"] == name:
-            found: dict[str, Any] = param
-            return found
-    raise KeyError(f"{operation_id} has no query parameter {name}")

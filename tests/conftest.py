@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from mock_server.app import build_runtime, create_app
-from mock_server.runtime import Runtime
+from mock_server.app import create_app
+from mock_server.runtime import Runtime, build_runtime
 from tests.support.api import Api
 
 

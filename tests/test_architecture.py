@@ -101,3 +101,65 @@ def test_no_module_level_mutable_state_in_the_mock() -> None:
                 if named and isinstance(node.value, (ast.List, ast.Dict, ast.Set)):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(target)}")
     assert offenders == []
+
+
+HANDLER_MODULES = (*modules("mock_server/api"), *modules("mock_server/control"))
+
+
+def test_handlers_know_nothing_of_http_or_faults() -> None:
+    """Handlers are plain functions of a Call: the HTTP edge and connexion stay outside, faults are wrappers."""
+    offenders = []
+    for path in HANDLER_MODULES:
+        for name in imported_modules(path):
+            if name.split(".")[0] in ("connexion", "starlette", "httpx"):
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+        if "fault" in path.read_text():
+            offenders.append(f"{path.relative_to(ROOT)} mentions faults")
+    assert offenders == []
+
+
+def test_faults_are_chosen_only_where_the_runtime_and_the_table_are_built() -> None:
+    importers = sorted(
+        str(path.relative_to(ROOT))
+        for path in modules("mock_server")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "faults" for alias in node.names)
+    )
+    # cli.py validates the names given on the command line; app.py and runtime.py build the wrappers.
+    assert importers == ["mock_server/app.py", "mock_server/cli.py", "mock_server/runtime.py"]
+
+
+def test_one_renderer_builds_every_response() -> None:
+    """Only mock_server/http/responses.py constructs response objects."""
+    offenders = []
+    for path in modules("mock_server"):
+        if path == ROOT / "mock_server" / "http" / "responses.py":
+            continue
+        for name in calls(path):
+            if name.split(".")[-1] in ("Response", "JSONResponse", "PlainTextResponse", "ConnexionResponse"):
+                offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert offenders == []
+
+
+def test_connexion_is_imported_only_where_it_is_wired() -> None:
+    allowed = {
+        ROOT / "mock_server" / name for name in ("app.py", "connexion_glue.py", "schema_check.py", "http/responses.py")
+    }
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in modules("mock_server")
+        if path not in allowed and any(m.split(".")[0] == "connexion" for m in imported_modules(path))
+    ]
+    assert offenders == []
+
+
+def test_connexion_patches_are_applied_by_the_factory_only() -> None:
+    callers = [
+        str(path.relative_to(ROOT))
+        for path in modules("mock_server")
+        if any(c.endswith("apply_patches") for c in calls(path))
+    ]
+    assert callers == ["mock_server/app.py"]
+    glue = ast.parse((ROOT / "mock_server" / "connexion_glue.py").read_text())
+    top_level_calls = [node for node in glue.body if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)]
+    assert top_level_calls == [], "connexion_glue must not patch connexion at import time"

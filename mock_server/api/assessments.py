@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import string
 from typing import Any
 
-from ..events import emit
+from ..engine import cancel_runs_of_assessment, emit, find_workflow, start_run
+from ..execution import Outcome
 from ..fixtures import OrgFixture, Vendor
-from ..runs import cancel_runs_of_assessment, find_workflow, start_run
+from ..records import AssessmentRecord
 from ..runtime import Runtime
-from ..store import AssessmentRecord
 from ..vendors import find_vendor
-from .context import org_id, runtime
-from .idempotent import idempotent
+from .call import Call
 
 FINISHED = frozenset({"complete", "failed", "canceled"})
 
@@ -57,100 +57,92 @@ def _check_references(rt: Runtime, org: OrgFixture, body: dict[str, Any]) -> Ven
     return vendor
 
 
-async def create_assessment(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    rt = runtime()
-    org = rt.store.org(org_id())
-
-    async def execute() -> tuple[int, dict[str, Any]]:
-        vendor = _check_references(rt, org, body)
-        trigger = body.get("trigger_workflow")
-        definition = find_workflow(rt, org, trigger, must_be_enabled=True) if trigger is not None else None
-        now = rt.clock.now()
-        assessment_id = rt.ids.new("cbqsrw")
-        if "name" in body:
-            name = body["name"]
-        else:
-            name = _render_name(body.get("assessment_name_format", "{vendor_name} Assessment"), vendor.name, now)
-        run_id = None
-        if definition is not None:
-            run = start_run(
-                rt,
-                org.id,
-                definition,
-                {"assessment_id": assessment_id, "vendor_id": vendor.id},
-                target_assessment_id=assessment_id,
-            )
-            run_id = run.workflow_run_id
-        fields = {
-            "id": assessment_id,
-            "vendor_id": vendor.id,
-            "name": name,
-            "status": "created",
-            "control_set_ids": list(body["control_set_ids"]),
-            "service_ids": list(body.get("service_ids", [])),
-            "assignee_id": body.get("assignee_id", vendor.risk_owner_id),
-            "score_percent": None,
-            "findings_count": 0,
-            "initiated_at": None,
-            "created_at": now,
-            "updated_at": now,
-            "workflow_run_id": run_id,
-        }
-        rt.store.add_assessment(AssessmentRecord(org.id, dict(fields)))
-        emit(
+def create_assessment(call: Call, body: dict[str, Any]) -> Outcome:
+    rt, org = call.rt, call.org
+    vendor = _check_references(rt, org, body)
+    trigger = body.get("trigger_workflow")
+    definition = find_workflow(rt, org, trigger, must_be_enabled=True) if trigger is not None else None
+    now = rt.clock.now()
+    assessment_id = rt.ids.new("cbqsrw")
+    if "name" in body:
+        name = body["name"]
+    else:
+        name = _render_name(body.get("assessment_name_format", "{vendor_name} Assessment"), vendor.name, now)
+    run_id = None
+    if definition is not None:
+        run = start_run(
             rt,
             org.id,
-            "Assessment.Created",
-            {"assessment_id": assessment_id},
-            attributes=fields,
-            run_input={"assessment_id": assessment_id, "vendor_id": vendor.id},
+            definition,
+            {"assessment_id": assessment_id, "vendor_id": vendor.id},
             target_assessment_id=assessment_id,
         )
-        return 201, fields
+        run_id = run.workflow_run_id
+    fields = {
+        "id": assessment_id,
+        "vendor_id": vendor.id,
+        "name": name,
+        "status": "created",
+        "control_set_ids": list(body["control_set_ids"]),
+        "service_ids": list(body.get("service_ids", [])),
+        "assignee_id": body.get("assignee_id", vendor.risk_owner_id),
+        "score_percent": None,
+        "findings_count": 0,
+        "initiated_at": None,
+        "created_at": now,
+        "updated_at": now,
+        "workflow_run_id": run_id,
+    }
+    rt.store.put_assessment(AssessmentRecord.new(org.id, fields))
+    emit(
+        rt,
+        org.id,
+        "Assessment.Created",
+        {"assessment_id": assessment_id},
+        attributes=fields,
+        run_input={"assessment_id": assessment_id, "vendor_id": vendor.id},
+        target_assessment_id=assessment_id,
+    )
+    return 201, fields
 
-    return await idempotent(execute, body)
 
-
-def _find(rt: Runtime, assessment_id: str) -> AssessmentRecord:
-    record = rt.store.get_assessment(org_id(), assessment_id)
+def _find(call: Call, assessment_id: str) -> AssessmentRecord:
+    record = call.rt.store.get_assessment(call.org_id, assessment_id)
     if record is None:
-        raise rt.errors.coded("assessment_not_found")
+        raise call.rt.errors.coded("assessment_not_found")
     return record
 
 
-async def get_assessment(assessment_id: str) -> tuple[dict[str, Any], int]:
-    rt = runtime()
-    record = _find(rt, assessment_id)
+def get_assessment(call: Call, assessment_id: str) -> Outcome:
+    record = _find(call, assessment_id)
     body = {k: v for k, v in record.fields.items() if k != "workflow_run_id"}
-    body["custom_fields"] = list(record.custom_fields)
-    return body, 200
+    body["custom_fields"] = record.custom_fields
+    return 200, body
 
 
-async def delete_assessment(assessment_id: str) -> tuple[dict[str, Any], int]:
-    rt = runtime()
-    record = _find(rt, assessment_id)
-    if record.archived_at is not None and "delete_not_idempotent" in rt.settings.faults:
-        raise rt.errors.coded("assessment_not_found")
+def delete_assessment(call: Call, assessment_id: str) -> Outcome:
+    rt = call.rt
+    record = _find(call, assessment_id)
     if record.archived_at is None:
         now = rt.clock.now()
-        old_status = record.fields["status"]
+        fields = record.fields
+        old_status = fields["status"]
         if old_status not in FINISHED:
-            record.fields["status"] = "canceled"
-        record.fields["updated_at"] = now
-        record.archived_status = record.fields["status"]
-        record.archived_at = now
-        rt.store.save_assessment(record)
+            fields["status"] = "canceled"
+        fields["updated_at"] = now
+        record = dataclasses.replace(record.with_fields(fields), archived_status=fields["status"], archived_at=now)
+        rt.store.put_assessment(record)
         cancel_runs_of_assessment(rt, record.org_id, record.id)
-        if old_status != record.fields["status"]:
+        if old_status != fields["status"]:
             emit(
                 rt,
                 record.org_id,
                 "Assessment.StatusChanged",
-                {"assessment_id": record.id, "old_status": old_status, "new_status": record.fields["status"]},
+                {"assessment_id": record.id, "old_status": old_status, "new_status": fields["status"]},
             )
-    return {
+    return 200, {
         "id": record.id,
         "status": record.archived_status,
         "is_archived": True,
         "archived_at": record.archived_at,
-    }, 200
+    }

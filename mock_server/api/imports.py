@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from ..events import emit
+from ..engine import emit
+from ..execution import Outcome
 from ..fixtures import ImportReport
+from ..records import VendorRecord, dumps
 from ..runtime import Runtime
 from ..spec import import_required_fields
-from ..store import VendorRecord
-from .context import org_id, runtime
+from .call import Call
 
 
 class _Batch:
@@ -77,17 +79,17 @@ class _Batch:
         store, now = self.rt.store, self.rt.clock.now()
         existing = store.vendor_by_external_id(self.org, external)
         if existing is not None:
-            existing.attributes.update(attributes)
-            existing.updated_at = now
-            store.save_vendor(existing)
+            merged = existing.attributes
+            merged.update(attributes)
+            store.put_vendor(dataclasses.replace(existing, attributes_json=dumps(merged), updated_at=now))
             self.updated += 1
             self.results.append(
                 {"external_id": external, "coverbase_id": existing.id, "action": "updated", "status": "success"}
             )
             emit(self.rt, self.org, "Vendor.Updated", {"vendor_id": existing.id})
             return
-        vendor = VendorRecord(self.org, self.rt.ids.new("cbvndr"), external, dict(attributes), now, now)
-        store.add_vendor(vendor)
+        vendor = VendorRecord(self.org, self.rt.ids.new("cbvndr"), external, dumps(attributes), now, now)
+        store.put_vendor(vendor)
         self.created += 1
         self.results.append(
             {"external_id": external, "coverbase_id": vendor.id, "action": "created", "status": "success"}
@@ -97,14 +99,13 @@ class _Batch:
             self.org,
             "Vendor.Created",
             {"vendor_id": vendor.id},
-            attributes=vendor.attributes,
+            attributes=attributes,
             run_input={"vendor_id": vendor.id},
         )
 
 
-async def import_records(report_name: str, body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    rt = runtime()
-    org = rt.store.org(org_id())
+def import_records(call: Call, report_name: str, body: dict[str, Any]) -> Outcome:
+    rt, org = call.rt, call.org
     report = org.import_reports.get(report_name)
     if report is None:
         raise rt.errors.coded("import_report_not_found", report_name=report_name)
@@ -126,4 +127,4 @@ async def import_records(report_name: str, body: dict[str, Any]) -> tuple[dict[s
         "errors": batch.errors,
         "received_at": received_at,
     }
-    return result, 200 if batch.created + batch.updated > 0 else 400
+    return (200 if batch.created + batch.updated > 0 else 400), result

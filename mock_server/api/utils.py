@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ..execution import Outcome
+from .call import Call
 
 
-async def auth_test() -> tuple[dict[str, Any], int]:
-    return {"msg": "Auth successful"}, 200
+def auth_test(call: Call) -> Outcome:
+    return 200, {"msg": "Auth successful"}

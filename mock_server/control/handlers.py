@@ -4,41 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from connexion.context import scope
-
 from .. import __version__, spec
+from ..api.call import Call
 from ..clock import ClockWouldGoBackwards
 from ..errors import ErrorFactory
-from ..runtime import Runtime, from_scope
+from ..execution import Outcome
+from ..runtime import Runtime
 from ..webhooks import WebhookDispatcher, is_loopback_url
-
-
-def _rt() -> Runtime:
-    return from_scope(scope)
 
 
 def _clock(rt: Runtime) -> dict[str, int]:
     return {"now": rt.clock.now(), "offset_seconds": rt.clock.offset}
 
 
-async def health() -> tuple[dict[str, Any], int]:
-    rt = _rt()
+def health(call: Call) -> Outcome:
+    rt = call.rt
     version = str(rt.document["info"]["version"])
-    return {"status": "ok", "version": __version__, "api_version": version, "now": rt.clock.now()}, 200
+    return 200, {"status": "ok", "version": __version__, "api_version": version, "now": rt.clock.now()}
 
 
-async def reset() -> tuple[dict[str, Any], int]:
-    rt = _rt()
+def reset(call: Call) -> Outcome:
+    rt = call.rt
     rt.reset()
-    return _clock(rt), 200
+    return 200, _clock(rt)
 
 
-async def get_clock() -> tuple[dict[str, Any], int]:
-    return _clock(_rt()), 200
+def get_clock(call: Call) -> Outcome:
+    return 200, _clock(call.rt)
 
 
-async def set_clock(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    rt = _rt()
+def set_clock(call: Call, body: dict[str, Any]) -> Outcome:
+    rt = call.rt
     try:
         if "advance_seconds" in body:
             rt.clock.advance(int(body["advance_seconds"]))
@@ -47,21 +43,21 @@ async def set_clock(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     except ClockWouldGoBackwards as exc:
         field = "advance_seconds" if "advance_seconds" in body else "set"
         raise ErrorFactory.validation([ErrorFactory.validation_item(["body", field], str(exc), "value_error")]) from exc
-    return _clock(rt), 200
+    return 200, _clock(rt)
 
 
-async def list_requests(limit: int = 100) -> tuple[dict[str, Any], int]:
-    entries = _rt().store.journal()
-    return {"data": entries[-limit:], "total": len(entries)}, 200
+def list_requests(call: Call, limit: int) -> Outcome:
+    entries = call.rt.store.journal()
+    return 200, {"data": entries[-limit:], "total": len(entries)}
 
 
-async def clear_requests() -> tuple[None, int]:
-    _rt().store.journal_clear()
-    return None, 204
+def clear_requests(call: Call) -> Outcome:
+    call.rt.store.journal_clear()
+    return 204, None
 
 
-async def get_fixtures() -> tuple[dict[str, Any], int]:
-    rt = _rt()
+def get_fixtures(call: Call) -> Outcome:
+    rt = call.rt
     orgs = []
     for org in rt.fixtures.orgs:
         orgs.append(
@@ -93,15 +89,15 @@ async def get_fixtures() -> tuple[dict[str, Any], int]:
                 "run_ids": [r.run["workflow_run_id"] for r in org.runs],
             }
         )
-    return {"source": rt.fixtures.source, "orgs": orgs}, 200
+    return 200, {"source": rt.fixtures.source, "orgs": orgs}
 
 
-async def list_rehearsals() -> tuple[dict[str, Any], int]:
-    return {"data": [r.as_dict() for r in _rt().rehearsals.armed()]}, 200
+def list_rehearsals(call: Call) -> Outcome:
+    return 200, {"data": [r.as_dict() for r in call.rt.rehearsals.armed()]}
 
 
-async def arm_rehearsal(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    rt = _rt()
+def arm_rehearsal(call: Call, body: dict[str, Any]) -> Outcome:
+    rt = call.rt
     kind = body["kind"]
     if kind == "delay" and "delay_ms" not in body:
         raise _invalid(["body", "delay_ms"], "delay_ms is required for kind 'delay'", "missing")
@@ -116,7 +112,7 @@ async def arm_rehearsal(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
         operation_id=operation_id,
         delay_ms=body.get("delay_ms") if kind == "delay" else None,
     )
-    return rehearsal.as_dict(), 201
+    return 201, rehearsal.as_dict()
 
 
 def _invalid(loc: list[str | int], msg: str, type_: str) -> Exception:
@@ -129,13 +125,13 @@ def _webhooks(rt: Runtime) -> WebhookDispatcher:
     return rt.webhooks
 
 
-async def list_webhooks() -> tuple[dict[str, Any], int]:
-    hooks = _webhooks(_rt()).state.subscriptions.values()
-    return {"data": [h.public() for h in hooks]}, 200
+def list_webhooks(call: Call) -> Outcome:
+    hooks = _webhooks(call.rt).state.subscriptions.values()
+    return 200, {"data": [h.public() for h in hooks]}
 
 
-async def register_webhook(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    rt = _rt()
+def register_webhook(call: Call, body: dict[str, Any]) -> Outcome:
+    rt = call.rt
     org_ids = [org.id for org in rt.fixtures.orgs]
     org_id = body.get("org_id", org_ids[0])
     if org_id not in org_ids:
@@ -145,31 +141,29 @@ async def register_webhook(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
             ["body", "url"], "The mock delivers only to loopback URLs (127.0.0.0/8, ::1, localhost)", "value_error"
         )
     hook = _webhooks(rt).subscribe(org_id, body["url"], body["events"], body["secret"], body.get("description"))
-    return hook.public(), 201
+    return 201, hook.public()
 
 
-async def delete_webhook(webhook_id: str) -> tuple[dict[str, Any] | None, int]:
-    rt = _rt()
+def delete_webhook(call: Call, webhook_id: str) -> Outcome:
+    rt = call.rt
     if not _webhooks(rt).unsubscribe(webhook_id):
         raise rt.errors.not_found_route()
-    return None, 204
+    return 204, None
 
 
-async def list_webhook_deliveries(
-    webhook_id: str | None = None, event_type: str | None = None
-) -> tuple[dict[str, Any], int]:
+def list_webhook_deliveries(call: Call, webhook_id: str | None = None, event_type: str | None = None) -> Outcome:
     attempts = [
         a.public()
-        for a in _webhooks(_rt()).deliveries()
+        for a in _webhooks(call.rt).deliveries()
         if webhook_id in (None, a.webhook_id) and event_type in (None, a.event_type)
     ]
-    return {"data": attempts, "total": len(attempts)}, 200
+    return 200, {"data": attempts, "total": len(attempts)}
 
 
-async def deliver_webhooks() -> tuple[dict[str, Any], int]:
-    return {"attempted": await _webhooks(_rt()).deliver_due()}, 200
+async def deliver_webhooks(call: Call) -> Outcome:
+    return 200, {"attempted": await _webhooks(call.rt).deliver_due()}
 
 
-async def clear_rehearsals() -> tuple[None, int]:
-    _rt().rehearsals.clear()
-    return None, 204
+def clear_rehearsals(call: Call) -> Outcome:
+    call.rt.rehearsals.clear()
+    return 204, None

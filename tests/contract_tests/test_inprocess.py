@@ -8,7 +8,7 @@ from contract_tests.clocks import FrozenClock
 from contract_tests.outcome import Status
 from contract_tests.runner import Options, run_suite
 from mock_server.app import create_app
-from mock_server.runtime import Settings
+from mock_server.settings import Settings
 
 TIME_CHECKS = [
     "idempotency.window",

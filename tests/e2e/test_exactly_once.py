@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +12,15 @@ import httpx
 import pytest
 
 from mock_server import spec
-from mock_server.app import build_runtime, create_app
+from mock_server.app import create_app
+from mock_server.execution import Outcome, atomically
 from mock_server.fixtures import load_fixtures
-from mock_server.idempotency import CLAIM_LEASE_SECONDS, IdempotencyGuard, Outcome
-from mock_server.runtime import Runtime
-from mock_server.store import IdempotencyScope, MemoryStore, Store
-from mock_server.store_sqlite import SqliteStore
+from mock_server.idempotency import CLAIM_LEASE_SECONDS, IdempotencyGuard
+from mock_server.records import IdempotencyScope
+from mock_server.runtime import Runtime, build_runtime
+from mock_server.store import Store
+from mock_server.store.memory import MemoryStore
+from mock_server.store.sqlite import SqliteStore
 from tests.support.api import ORG1_KEY, auth
 from tests.support.reliability import MockProcess, in_parallel
 
@@ -25,7 +28,6 @@ ORG1 = "cborg_5f0c3a7e9b1d4f6a8c2e0b4d6f8a1c3e"
 RUN_PATH = "/v1/workflows/quarterly-privacy-sweep/run"
 POLICY = spec.idempotency_policy(spec.load_document())
 N = 100
-Execute = Callable[[], Awaitable[Outcome]]
 
 
 def _store(kind: str, path: Path) -> Store:
@@ -54,10 +56,8 @@ async def _fire(runtimes: list[Runtime], keys: list[str]) -> list[httpx.Response
 def _guardless(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same server without the guard: every request executes."""
 
-    async def run(
-        self: IdempotencyGuard, scope: IdempotencyScope, execute: Callable[[], Awaitable[Outcome]]
-    ) -> Outcome:
-        return await execute()
+    async def run(self: IdempotencyGuard, scope: IdempotencyScope, execute: Callable[[], Outcome]) -> Outcome:
+        return atomically(self._store, execute)
 
     monkeypatch.setattr(IdempotencyGuard, "run", run)
 

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
-from mock_server.app import build_runtime, create_app
+from mock_server.app import create_app
+from mock_server.runtime import build_runtime
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 AUTH = {"Authorization": "Bearer ak_live_xxx"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from mock_server import spec
-from mock_server.app import build_runtime, create_app
+from mock_server.app import create_app
 from mock_server.fixtures import load_fixtures
-from mock_server.runtime import Runtime
-from mock_server.store_sqlite import SqliteStore
+from mock_server.runtime import Runtime, build_runtime
+from mock_server.store.sqlite import SqliteStore
 from tests.support.api import ORG1_KEY, Api, auth
 
 RUN = "/v1/workflows/quarterly-privacy-sweep/run"

@@ -9,7 +9,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from contract_tests.checks.conformance import SCHEMATHESIS_CHECKS as CHECKS
-from mock_server.app import build_runtime, create_app
+from mock_server.app import create_app
+from mock_server.runtime import build_runtime
 
 AUTH = {"Authorization": "Bearer ak_live_xxx"}
 

@@ -144,7 +144,9 @@ def test_list_is_newest_first_with_totals_and_pagination(api: Api, runtime: Runt
 
 def test_list_defaults_come_from_the_document(api: Api, runtime: Runtime) -> None:
     page = api.get("/v1/workflows/runs", headers=auth()).json()
-    assert page["limit"] == spec.query_parameter(runtime.document, "listWorkflowRuns", "limit")["schema"]["default"]
+    op = spec.operation(runtime.document, "listWorkflowRuns")
+    limit = next(p for p in op.raw["parameters"] if p["name"] == "limit")
+    assert page["limit"] == limit["schema"]["default"] == 100
     assert page["offset"] == 0
 
 

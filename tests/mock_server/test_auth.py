@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.auth import mask_key, org_for_key
+from mock_server.auth import mask_key
 from tests.support.api import ORG1_KEY, ORG2_KEY, Api
 
 PROTECTED = [
@@ -45,9 +45,9 @@ def test_key_lookup_and_masking(runtime: object) -> None:
     from mock_server.runtime import Runtime
 
     assert isinstance(runtime, Runtime)
-    assert org_for_key(runtime.fixtures, ORG1_KEY) == runtime.fixtures.orgs[0].id
-    assert org_for_key(runtime.fixtures, ORG2_KEY) == runtime.fixtures.orgs[1].id
-    assert org_for_key(runtime.fixtures, ORG1_KEY[:-1]) is None
+    assert runtime.keys.org_for(ORG1_KEY) == runtime.fixtures.orgs[0].id
+    assert runtime.keys.org_for(ORG2_KEY) == runtime.fixtures.orgs[1].id
+    assert runtime.keys.org_for(ORG1_KEY[:-1]) is None
     assert mask_key(f"Bearer {ORG2_KEY}") == "Bearer ****0Dc5Fg"[:-6] + ORG2_KEY[-4:]
     assert ORG2_KEY not in mask_key(f"Bearer {ORG2_KEY}")
 

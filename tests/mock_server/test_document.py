@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 import types
 from typing import Any
 
@@ -11,8 +10,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from mock_server import spec
-from mock_server.app import handler_name
-from mock_server.schemas import describe_errors, schema_validator
+from mock_server.component_schemas import describe_errors, schema_validator
 
 DOCS = {
     "coverbase": (spec.load_document(), "mock_server.api", None),
@@ -79,16 +77,13 @@ def test_every_operation_has_exactly_one_handler(name: str) -> None:
     expected: dict[str, set[str]] = {}
     for op in spec.operations(document):
         module = f"{package}.{module_override or op.tag}"
-        expected.setdefault(module, set()).add(handler_name(op.operation_id))
+        expected.setdefault(module, set()).add(spec.handler_name(op.operation_id))
     for module_name, names in expected.items():
         module = importlib.import_module(module_name)
         handlers = {
             n
             for n, fn in vars(module).items()
-            if isinstance(fn, types.FunctionType)
-            and inspect.iscoroutinefunction(fn)
-            and not n.startswith("_")
-            and fn.__module__ == module.__name__
+            if isinstance(fn, types.FunctionType) and not n.startswith("_") and fn.__module__ == module.__name__
         }
         assert handlers == names, f"{module_name}: handlers {sorted(handlers)} != operations {sorted(names)}"
 

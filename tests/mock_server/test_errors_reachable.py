@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mock_server import spec
-from mock_server.schemas import describe_errors, schema_validator
+from mock_server.component_schemas import describe_errors, schema_validator
 from tests.support.api import DOC_ASSESSMENT, ORG1_CONTROL_SET, ORG1_VENDOR, Api, auth
 
 DOC = spec.load_document()

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from mock_server import spec
-from mock_server.app import build_runtime, create_app
-from mock_server.runtime import Runtime
+from mock_server.app import create_app
+from mock_server.runtime import Runtime, build_runtime
 from tests.support.api import ORG1_CONTROL_SET, ORG1_KEY, ORG1_VENDOR, auth
 
 DOC = spec.load_document()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,11 +12,12 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from mock_server import auth as auth_module
 from mock_server import cli, spec
-from mock_server.app import build_runtime, create_app
+from mock_server.app import create_app
+from mock_server.auth import KeyRing
 from mock_server.fixtures import DEFAULT_FIXTURES
-from mock_server.runtime import Runtime, Settings
+from mock_server.runtime import Runtime, build_runtime
+from mock_server.settings import Settings
 from tests.support.api import ORG1_KEY, ORG2_KEY, auth
 from tests.support.reliability import MockProcess
 
@@ -26,21 +26,17 @@ ALL_KEYS = [key for org in build_runtime().fixtures.orgs for key in org.api_keys
 TOKEN = "ctl-token-0123456789abcdef"
 
 
-def test_every_key_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """compare_digest for each configured key, whether the presented key matches the first, last or none."""
-    calls: list[bytes] = []
-    real = hmac.compare_digest
-
-    def spy(a: bytes, b: bytes) -> bool:
-        calls.append(b)
-        return real(a, b)
-
-    monkeypatch.setattr(auth_module.hmac, "compare_digest", spy)
-    fixtures = build_runtime().fixtures
-    for presented in (ALL_KEYS[0], ALL_KEYS[-1], "ak_live_nope", ALL_KEYS[0][:-1]):
-        calls.clear()
-        auth_module.org_for_key(fixtures, presented)
-        assert len(calls) == len(ALL_KEYS), "the loop must not stop at the first match"
+def test_keys_are_looked_up_by_digest_never_compared_as_text() -> None:
+    """The key ring holds SHA-256 digests only: a lookup hashes the presented key, so its time says nothing
+    about how many leading characters of a real key were right."""
+    ring = KeyRing(build_runtime().fixtures)
+    stored = list(ring._by_digest)
+    assert all(isinstance(d, bytes) and len(d) == 32 for d in stored)
+    assert not any(key.encode() in d for key in ALL_KEYS for d in stored)
+    for presented in (ALL_KEYS[0], ALL_KEYS[-1]):
+        assert ring.org_for(presented) is not None
+    for near_miss in ("ak_live_nope", ALL_KEYS[0][:-1], ALL_KEYS[0] + "x"):
+        assert ring.org_for(near_miss) is None
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""One store test suite, run against both Store implementations (in-memory and SQLite)."""
+"""One store behaviour suite, run against every Store implementation (in-memory and SQLite)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,45 +10,49 @@ import pytest
 
 from mock_server import spec
 from mock_server.fixtures import load_fixtures
-from mock_server.lifecycle import PlannedStep, RunRecord
-from mock_server.store import JOURNAL_LIMIT, AssessmentRecord, IdempotencyRecord, IdempotencyScope, MemoryStore, Store
-from mock_server.store_sqlite import SqliteStore
+from mock_server.records import AssessmentRecord, IdempotencyRecord, IdempotencyScope, RunRecord, VendorRecord
+from mock_server.store import JOURNAL_LIMIT, Store
+from mock_server.store.memory import MemoryStore
+from mock_server.store.sqlite import SqliteStore
 
 ORG1 = "cborg_5f0c3a7e9b1d4f6a8c2e0b4d6f8a1c3e"
 ORG2 = "cborg_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"
 SCOPE = IdempotencyScope(ORG1, "POST", "/v1/workflows/x/run", "k1")
+KINDS = ["memory", "sqlite"]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def make_store(kind: str, path: Path) -> Store:
     fixtures = load_fixtures(None, spec.load_document())
-    if request.param == "memory":
-        yield MemoryStore(fixtures)
-        return
-    sqlite_store = SqliteStore(tmp_path / "state.db", fixtures)
-    yield sqlite_store
-    sqlite_store.close()
+    return MemoryStore(fixtures) if kind == "memory" else SqliteStore(path, fixtures)
+
+
+@pytest.fixture(params=KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    made = make_store(request.param, tmp_path / "state.db")
+    yield made
+    made.close()
 
 
 def _run(run_id: str, started_at: int, sequence: int, target: str | None = None, org: str = ORG1) -> RunRecord:
-    step = PlannedStep(
-        "cbwrs_" + "1" * 32, "cbwc_" + "2" * 32, "Send", "send", started_at, started_at + 5, "success", None, []
-    )
     return RunRecord(
         workflow_run_id=run_id,
         org_id=org,
         workflow_name="quarterly-privacy-sweep",
         workflow_definition_id="cbwd_" + "3" * 32,
         started_at=started_at,
-        input={"nested": {"a": [1, 2, {"b": None}]}, "text": "ünïcode"},
+        input_json='{"nested":{"a":[1,2,{"b":null}]},"text":"ünïcode"}',
         sequence=sequence,
-        plan=[step],
+        packed_ids="1" * 32 + "2" * 32,
         target_assessment_id=target,
     )
 
 
 def _seeded_run_ids(store: Store, org: str) -> list[str]:
     return [r.workflow_run_id for r in store.runs_newest_first(org)]
+
+
+class Boom(Exception):
+    pass
 
 
 def test_fixture_seed_is_loaded(store: Store) -> None:
@@ -60,36 +65,53 @@ def test_runs_round_trip_and_order(store: Store) -> None:
     before = store.run_count(ORG1)
     a = _run("cbwr_" + "a" * 32, 2_000_000_000, store.next_sequence(), target="cbqsrw_" + "9" * 32)
     b = _run("cbwr_" + "b" * 32, 2_000_000_000, store.next_sequence())
-    store.add_run(a)
-    store.add_run(b)
-    got = store.get_run(ORG1, a.workflow_run_id)
-    assert got == a
-    assert got is not None and isinstance(got.plan[0], PlannedStep)
+    store.put_run(a)
+    store.put_run(b)
+    assert store.get_run(ORG1, a.workflow_run_id) == a
     assert store.run_count(ORG1) == before + 2
     # Same started_at: the later sequence is newer.
     assert _seeded_run_ids(store, ORG1)[:2] == [b.workflow_run_id, a.workflow_run_id]
     assert [r.workflow_run_id for r in store.runs_for_assessment(ORG1, "cbqsrw_" + "9" * 32)] == [a.workflow_run_id]
-    a.canceled_at = 2_000_000_003
-    store.save_run(a)
+    store.put_run(dataclasses.replace(a, canceled_at=2_000_000_003))
     saved = store.get_run(ORG1, a.workflow_run_id)
     assert saved is not None and saved.canceled_at == 2_000_000_003
+    assert store.run_count(ORG1) == before + 2, "replacing a run adds nothing"
+    assert _seeded_run_ids(store, ORG1).count(a.workflow_run_id) == 1
+
+
+def test_records_are_copies_a_read_never_exposes_state(store: Store) -> None:
+    """Copy semantics: what a read hands out cannot change the store; only put_* does."""
+    record = AssessmentRecord.new(ORG1, {"id": "cbqsrw_" + "e" * 32, "status": "created"})
+    store.put_assessment(record)
+    got = store.get_assessment(ORG1, record.id)
+    assert got is not None
+    fields = got.fields
+    fields["status"] = "canceled"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        got.archived_at = 5  # type: ignore[misc]
+    again = store.get_assessment(ORG1, record.id)
+    assert again is not None and again.fields["status"] == "created"
+    store.put_assessment(dataclasses.replace(got.with_fields(fields), archived_at=5))
+    saved = store.get_assessment(ORG1, record.id)
+    assert saved is not None and saved.fields["status"] == "canceled" and saved.archived_at == 5
 
 
 def test_org_scoping(store: Store) -> None:
-    store.add_run(_run("cbwr_" + "c" * 32, 2_000_000_000, store.next_sequence()))
+    store.put_run(_run("cbwr_" + "c" * 32, 2_000_000_000, store.next_sequence()))
     assert store.get_run(ORG2, "cbwr_" + "c" * 32) is None
     assert store.get_assessment(ORG2, "cbqsrw_2d5e8f1a4b7c0d3e6f9a2b5c8d1e4f7a") is None
     assert "cbwr_" + "c" * 32 not in _seeded_run_ids(store, ORG2)
 
 
-def test_assessment_save(store: Store) -> None:
-    record = AssessmentRecord(ORG1, {"id": "cbqsrw_" + "e" * 32, "status": "created", "workflow_run_id": None})
-    store.add_assessment(record)
-    record.fields["status"] = "canceled"
-    record.archived_at = 5
-    store.save_assessment(record)
-    got = store.get_assessment(ORG1, record.id)
-    assert got is not None and got.fields["status"] == "canceled" and got.archived_at == 5
+def test_vendors_by_id_and_external_id(store: Store) -> None:
+    vendor = VendorRecord(ORG1, "cbvndr_" + "1" * 32, "ext-1", '{"name":"V"}', 10, 10)
+    store.put_vendor(vendor)
+    assert store.get_vendor(ORG1, vendor.id) == vendor
+    assert store.vendor_by_external_id(ORG1, "ext-1") == vendor
+    assert store.vendor_by_external_id(ORG2, "ext-1") is None
+    store.put_vendor(dataclasses.replace(vendor, attributes_json='{"name":"W"}', updated_at=11))
+    updated = store.vendor_by_external_id(ORG1, "ext-1")
+    assert updated is not None and updated.name == "W" and updated.updated_at == 11
 
 
 def test_sequence_is_monotonic(store: Store) -> None:
@@ -111,6 +133,14 @@ def test_idempotency_claim_put_release(store: Store) -> None:
     assert store.idempotency_claim(SCOPE, live_from=1001, claimed_at=104, stale_before=94) == "claimed"
 
 
+def test_pending_claims_are_not_counted_as_records(store: Store) -> None:
+    assert store.idempotency_count() == 0
+    assert store.idempotency_claim(SCOPE, live_from=0, claimed_at=100, stale_before=90) == "claimed"
+    assert store.idempotency_count() == 0, "a pending claim is not a stored outcome"
+    store.idempotency_put(SCOPE, IdempotencyRecord(100, 201, "{}"))
+    assert store.idempotency_count() == 1
+
+
 def test_stale_claim_is_taken_over(store: Store) -> None:
     assert store.idempotency_claim(SCOPE, live_from=0, claimed_at=100, stale_before=0) == "claimed"
     # The claimant died: once its claim is older than the lease, another worker may take the key.
@@ -127,6 +157,40 @@ def test_idempotency_purge_and_count(store: Store) -> None:
     assert store.idempotency_count() == 5
     assert store.idempotency_get(IdempotencyScope(ORG1, "POST", "/v1/assessments", "k4")) is None
     assert store.idempotency_get(IdempotencyScope(ORG1, "POST", "/v1/assessments", "k5")) is not None
+
+
+def test_a_transaction_commits_everything_or_nothing(store: Store) -> None:
+    before = store.run_count(ORG1)
+    with pytest.raises(Boom), store.transaction():
+        store.put_run(_run("cbwr_" + "d" * 32, 2_000_000_000, store.next_sequence(), target="cbqsrw_" + "8" * 32))
+        store.put_assessment(AssessmentRecord.new(ORG1, {"id": "cbqsrw_" + "8" * 32}))
+        store.put_vendor(VendorRecord(ORG1, "cbvndr_" + "2" * 32, "ext-2", "{}", 1, 1))
+        store.idempotency_put(SCOPE, IdempotencyRecord(1, 201, "{}"))
+        store.set_clock_offset(99)
+        raise Boom
+    assert store.run_count(ORG1) == before
+    assert store.get_run(ORG1, "cbwr_" + "d" * 32) is None
+    assert store.runs_for_assessment(ORG1, "cbqsrw_" + "8" * 32) == []
+    assert "cbwr_" + "d" * 32 not in _seeded_run_ids(store, ORG1)
+    assert store.get_assessment(ORG1, "cbqsrw_" + "8" * 32) is None
+    assert store.vendor_by_external_id(ORG1, "ext-2") is None
+    assert store.idempotency_get(SCOPE) is None
+    assert store.clock_offset() == 0
+    with store.transaction():
+        store.put_run(_run("cbwr_" + "d" * 32, 2_000_000_000, store.next_sequence()))
+        with store.transaction():  # nested: part of the outer one
+            store.idempotency_put(SCOPE, IdempotencyRecord(1, 201, "{}"))
+    assert store.get_run(ORG1, "cbwr_" + "d" * 32) is not None
+    assert store.idempotency_get(SCOPE) is not None
+
+
+def test_a_rolled_back_replacement_restores_the_old_record(store: Store) -> None:
+    run = _run("cbwr_" + "f" * 32, 2_000_000_000, store.next_sequence())
+    store.put_run(run)
+    with pytest.raises(Boom), store.transaction():
+        store.put_run(dataclasses.replace(run, canceled_at=5))
+        raise Boom
+    assert store.get_run(ORG1, run.workflow_run_id) == run
 
 
 def test_journal_is_bounded(store: Store) -> None:
@@ -147,7 +211,7 @@ def test_clock_offset(store: Store) -> None:
 
 def test_reset_restores_fixtures(store: Store) -> None:
     seeded = _seeded_run_ids(store, ORG1)
-    store.add_run(_run("cbwr_" + "d" * 32, 2_000_000_000, store.next_sequence()))
+    store.put_run(_run("cbwr_" + "d" * 32, 2_000_000_000, store.next_sequence()))
     store.idempotency_put(SCOPE, IdempotencyRecord(1, 201, "{}"))
     store.journal_append({"x": 1})
     store.set_clock_offset(60)
@@ -158,11 +222,19 @@ def test_reset_restores_fixtures(store: Store) -> None:
     assert store.clock_offset() == 0
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_close_releases_the_store(kind: str, tmp_path: Path) -> None:
+    made = make_store(kind, tmp_path / "s.db")
+    made.close()
+    with pytest.raises(Exception):  # noqa: B017 - each store fails in its own way once closed
+        made.put_run(_run("cbwr_" + "e" * 32, 2_000_000_000, 1))
+
+
 def test_sqlite_state_survives_reopen(tmp_path: Path) -> None:
     fixtures = load_fixtures(None, spec.load_document())
     first = SqliteStore(tmp_path / "s.db", fixtures)
     run = _run("cbwr_" + "f" * 32, 2_000_000_000, first.next_sequence())
-    first.add_run(run)
+    first.put_run(run)
     first.idempotency_put(SCOPE, IdempotencyRecord(7, 201, '{"k":"v"}'))
     first.journal_append({"j": 1})
     first.set_clock_offset(42)
@@ -180,7 +252,7 @@ def test_sqlite_two_connections_share_state(tmp_path: Path) -> None:
     fixtures = load_fixtures(None, spec.load_document())
     a = SqliteStore(tmp_path / "s.db", fixtures)
     b = SqliteStore(tmp_path / "s.db", fixtures)
-    a.add_run(_run("cbwr_" + "0" * 31 + "1", 2_000_000_000, a.next_sequence()))
+    a.put_run(_run("cbwr_" + "0" * 31 + "1", 2_000_000_000, a.next_sequence()))
     assert b.get_run(ORG1, "cbwr_" + "0" * 31 + "1") is not None
     assert a.idempotency_claim(SCOPE, 0, 100, 90) == "claimed"
     assert b.idempotency_claim(SCOPE, 0, 100, 90) == "busy"

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from mock_server import spec
-from mock_server.app import build_runtime, create_app
+from mock_server.app import create_app
+from mock_server.runtime import build_runtime
 from mock_server.webhooks import DeliveryPolicy, sign, verify
 from tests.support.api import Api, auth
 

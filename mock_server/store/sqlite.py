@@ -1,8 +1,7 @@
-"""Durable state (`--state PATH`): the Store protocol on an embedded SQLite database in WAL mode."""
+"""Durable state (`--state PATH`): the store contract on an embedded SQLite database in WAL mode."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import threading
@@ -11,17 +10,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .fixtures import Fixtures, OrgFixture
-from .lifecycle import PlannedStep, RunRecord
-from .store import (
-    JOURNAL_LIMIT,
+from ..fixtures import Fixtures
+from ..records import (
     AssessmentRecord,
-    ClaimResult,
     IdempotencyRecord,
     IdempotencyScope,
+    RunRecord,
     VendorRecord,
-    seed,
+    assessment_from_json,
+    dumps,
+    record_to_json,
+    run_from_json,
+    vendor_from_json,
 )
+from . import JOURNAL_LIMIT, ClaimResult, seed
 
 # Several worker processes open the same file; a writer waits this long for another's transaction.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -47,28 +49,7 @@ CREATE TABLE IF NOT EXISTS vendors (
     PRIMARY KEY (org_id, id));
 CREATE INDEX IF NOT EXISTS vendors_external ON vendors (org_id, external_id);
 """
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-def run_to_json(record: RunRecord) -> str:
-    return _dumps(dataclasses.asdict(record))
-
-
-def run_from_json(text: str) -> RunRecord:
-    data = json.loads(text)
-    data["plan"] = [PlannedStep(**step) for step in data["plan"]]
-    return RunRecord(**data)
-
-
-def assessment_to_json(record: AssessmentRecord) -> str:
-    return _dumps(dataclasses.asdict(record))
-
-
-def assessment_from_json(text: str) -> AssessmentRecord:
-    return AssessmentRecord(**json.loads(text))
+TABLES = ("meta", "assessments", "runs", "idempotency", "journal", "vendors")
 
 
 def _scope_args(scope: IdempotencyScope) -> tuple[str, str, str, str]:
@@ -91,7 +72,7 @@ class SqliteStore:
         # NORMAL in WAL mode: a commit survives the process being killed (the acknowledged-write promise);
         # only an OS crash or power cut could lose the last commits, which FULL would add an fsync for.
         self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._transaction():
+        with self.transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
@@ -104,7 +85,7 @@ class SqliteStore:
             self._db.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def transaction(self) -> Iterator[None]:
         """BEGIN IMMEDIATE: take the write lock up front so read-then-write sequences are atomic."""
         with self._lock:
             if self._db.in_transaction:
@@ -126,66 +107,56 @@ class SqliteStore:
         self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
 
     def _fill(self) -> None:
-        for table in ("meta", "assessments", "runs", "idempotency", "journal", "vendors"):
+        for table in TABLES:
             self._db.execute(f"DELETE FROM {table}")
         self._set_meta("sequence", 0)
         self._set_meta("clock_offset", 0)
         seed(self)
         self._set_meta("seeded", 1)
 
+    def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, args)
+
     def reset(self) -> None:
-        with self._transaction():
+        with self.transaction():
             self._fill()
 
-    def org(self, org_id: str) -> OrgFixture:
-        return self.fixtures.org(org_id)
-
     def next_sequence(self) -> int:
-        with self._lock:
-            row = self._db.execute(
-                "UPDATE meta SET value = value + 1 WHERE name = 'sequence' RETURNING value"
-            ).fetchone()
+        row = self._one("UPDATE meta SET value = value + 1 WHERE name = 'sequence' RETURNING value", ())
         return int(row[0])
 
-    def add_assessment(self, record: AssessmentRecord) -> None:
-        self.save_assessment(record)
-
     def get_assessment(self, org_id: str, assessment_id: str) -> AssessmentRecord | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT data FROM assessments WHERE org_id = ? AND id = ?", (org_id, assessment_id)
-            ).fetchone()
+        row = self._one("SELECT data FROM assessments WHERE org_id = ? AND id = ?", (org_id, assessment_id))
         return None if row is None else assessment_from_json(row[0])
 
-    def save_assessment(self, record: AssessmentRecord) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO assessments (org_id, id, data) VALUES (?, ?, ?)",
-                (record.org_id, record.id, assessment_to_json(record)),
-            )
-
-    def add_run(self, record: RunRecord) -> None:
-        self.save_run(record)
+    def put_assessment(self, record: AssessmentRecord) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO assessments (org_id, id, data) VALUES (?, ?, ?)",
+            (record.org_id, record.id, record_to_json(record)),
+        )
 
     def get_run(self, org_id: str, run_id: str) -> RunRecord | None:
-        with self._lock:
-            row = self._db.execute("SELECT data FROM runs WHERE org_id = ? AND id = ?", (org_id, run_id)).fetchone()
+        row = self._one("SELECT data FROM runs WHERE org_id = ? AND id = ?", (org_id, run_id))
         return None if row is None else run_from_json(row[0])
 
-    def save_run(self, record: RunRecord) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO runs (org_id, id, started_at, sequence, target_assessment_id, data)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    record.org_id,
-                    record.workflow_run_id,
-                    record.started_at,
-                    record.sequence,
-                    record.target_assessment_id,
-                    run_to_json(record),
-                ),
-            )
+    def put_run(self, record: RunRecord) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO runs (org_id, id, started_at, sequence, target_assessment_id, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record.org_id,
+                record.workflow_run_id,
+                record.started_at,
+                record.sequence,
+                record.target_assessment_id,
+                record_to_json(record),
+            ),
+        )
 
     def runs_newest_first(self, org_id: str) -> Iterator[RunRecord]:
         with self._lock:
@@ -196,9 +167,7 @@ class SqliteStore:
             yield run_from_json(data)
 
     def run_count(self, org_id: str) -> int:
-        with self._lock:
-            row = self._db.execute("SELECT COUNT(*) FROM runs WHERE org_id = ?", (org_id,)).fetchone()
-        return int(row[0])
+        return int(self._one("SELECT COUNT(*) FROM runs WHERE org_id = ?", (org_id,))[0])
 
     def runs_for_assessment(self, org_id: str, assessment_id: str) -> list[RunRecord]:
         with self._lock:
@@ -208,54 +177,44 @@ class SqliteStore:
             ).fetchall()
         return [run_from_json(data) for (data,) in rows]
 
-    def add_vendor(self, record: VendorRecord) -> None:
-        self.save_vendor(record)
-
     def get_vendor(self, org_id: str, vendor_id: str) -> VendorRecord | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT data FROM vendors WHERE org_id = ? AND id = ?", (org_id, vendor_id)
-            ).fetchone()
-        return None if row is None else VendorRecord(**json.loads(row[0]))
+        row = self._one("SELECT data FROM vendors WHERE org_id = ? AND id = ?", (org_id, vendor_id))
+        return None if row is None else vendor_from_json(row[0])
 
     def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT data FROM vendors WHERE org_id = ? AND external_id = ? ORDER BY rowid DESC LIMIT 1",
-                (org_id, external_id),
-            ).fetchone()
-        return None if row is None else VendorRecord(**json.loads(row[0]))
+        row = self._one(
+            "SELECT data FROM vendors WHERE org_id = ? AND external_id = ? ORDER BY rowid DESC LIMIT 1",
+            (org_id, external_id),
+        )
+        return None if row is None else vendor_from_json(row[0])
 
-    def save_vendor(self, record: VendorRecord) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO vendors (org_id, id, external_id, data) VALUES (?, ?, ?, ?)",
-                (record.org_id, record.id, record.external_id, _dumps(dataclasses.asdict(record))),
-            )
+    def put_vendor(self, record: VendorRecord) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO vendors (org_id, id, external_id, data) VALUES (?, ?, ?, ?)",
+            (record.org_id, record.id, record.external_id, record_to_json(record)),
+        )
 
     def idempotency_get(self, scope: IdempotencyScope) -> IdempotencyRecord | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT first_used_at, status, body FROM idempotency"
-                " WHERE org_id = ? AND method = ? AND path = ? AND key = ? AND pending = 0",
-                _scope_args(scope),
-            ).fetchone()
+        row = self._one(
+            "SELECT first_used_at, status, body FROM idempotency"
+            " WHERE org_id = ? AND method = ? AND path = ? AND key = ? AND pending = 0",
+            _scope_args(scope),
+        )
         return None if row is None else IdempotencyRecord(int(row[0]), int(row[1]), str(row[2]))
 
     def idempotency_put(self, scope: IdempotencyScope, record: IdempotencyRecord) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO idempotency"
-                " (org_id, method, path, key, pending, claimed_at, first_used_at, status, body)"
-                " VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?)",
-                (*_scope_args(scope), record.first_used_at, record.status, record.body),
-            )
+        self._write(
+            "INSERT OR REPLACE INTO idempotency"
+            " (org_id, method, path, key, pending, claimed_at, first_used_at, status, body)"
+            " VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?)",
+            (*_scope_args(scope), record.first_used_at, record.status, record.body),
+        )
 
     def idempotency_claim(
         self, scope: IdempotencyScope, live_from: int, claimed_at: int, stale_before: int
     ) -> ClaimResult:
         # The write lock of BEGIN IMMEDIATE makes check-and-claim one step across every worker process.
-        with self._transaction():
+        with self.transaction():
             row = self._db.execute(
                 "SELECT pending, claimed_at, first_used_at, status, body FROM idempotency"
                 " WHERE org_id = ? AND method = ? AND path = ? AND key = ?",
@@ -275,27 +234,21 @@ class SqliteStore:
         return "claimed"
 
     def idempotency_release(self, scope: IdempotencyScope) -> None:
-        with self._lock:
-            self._db.execute(
-                "DELETE FROM idempotency WHERE org_id = ? AND method = ? AND path = ? AND key = ? AND pending = 1",
-                _scope_args(scope),
-            )
+        self._write(
+            "DELETE FROM idempotency WHERE org_id = ? AND method = ? AND path = ? AND key = ? AND pending = 1",
+            _scope_args(scope),
+        )
 
     def idempotency_purge(self, expired_before: int) -> int:
-        with self._lock:
-            cursor = self._db.execute(
-                "DELETE FROM idempotency WHERE pending = 0 AND first_used_at < ?", (expired_before,)
-            )
+        cursor = self._write("DELETE FROM idempotency WHERE pending = 0 AND first_used_at < ?", (expired_before,))
         return int(cursor.rowcount)
 
     def idempotency_count(self) -> int:
-        with self._lock:
-            row = self._db.execute("SELECT COUNT(*) FROM idempotency").fetchone()
-        return int(row[0])
+        return int(self._one("SELECT COUNT(*) FROM idempotency WHERE pending = 0", ())[0])
 
     def journal_append(self, entry: dict[str, Any]) -> None:
-        with self._transaction():
-            cursor = self._db.execute("INSERT INTO journal (entry) VALUES (?)", (_dumps(entry),))
+        with self.transaction():
+            cursor = self._db.execute("INSERT INTO journal (entry) VALUES (?)", (dumps(entry),))
             newest = cursor.lastrowid or 0
             self._db.execute("DELETE FROM journal WHERE id <= ?", (newest - JOURNAL_LIMIT,))
 
@@ -305,8 +258,7 @@ class SqliteStore:
         return [json.loads(text) for (text,) in rows]
 
     def journal_clear(self) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM journal")
+        self._write("DELETE FROM journal", ())
 
     def clock_offset(self) -> int:
         with self._lock:

@@ -4,54 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import spec
-from .rehearsals import HEADER, SCOPE_KEY, Rehearsal, RehearsalSlot, delay_bounds, parse_header
-from .runtime import Runtime
+from ..rehearsals import HEADER, Rehearsal, RehearsalSlot, parse_header
+from .scope import REHEARSAL, route, runtime
 
 log = logging.getLogger("coverbase_mock.rehearsal")
+API_PREFIX = "/v1/"
 
 
-class RehearsalMiddleware:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+class Rehearsals:
+    def __init__(self, app: ASGIApp, delay_bounds: tuple[int, int]) -> None:
         self.app = app
-        self.runtime = runtime
-        self._delay_ms = delay_bounds(spec.load_control_document())
-        self._operations = [
-            (op.method, op.path_regex, op.operation_id, re.findall(r"\{([^}]+)\}", op.path))
-            for op in spec.operations(runtime.document)
-        ]
-
-    def _operation(self, method: str, path: str) -> tuple[str | None, str | None]:
-        for op_method, regex, operation_id, names in self._operations:
-            match = regex.match(path) if op_method == method else None
-            if match:
-                params = dict(zip(names, match.groups(), strict=True))
-                return operation_id, params.get("workflow_name")
-        return None, None
+        self.delay_bounds = delay_bounds  # RehearsalRequest.delay_ms of the control document
 
     def _choose(self, scope: Scope) -> Rehearsal | None:
         header = Headers(scope=scope).get(HEADER)
         if header is not None:
-            return parse_header(header, self._delay_ms)
-        operation_id, workflow_name = self._operation(scope["method"], scope["path"])
-        if operation_id is None:
+            return parse_header(header, self.delay_bounds)
+        match = route(scope)
+        if match is None or match.operation is None:
             return None
-        rehearsals = self.runtime.rehearsals
-        return rehearsals.take("delay", workflow_name, operation_id=operation_id) or rehearsals.take(
+        armed = runtime(scope).rehearsals
+        operation_id, workflow_name = match.operation.id, match.params.get("workflow_name")
+        return armed.take("delay", workflow_name, operation_id=operation_id) or armed.take(
             "drop_after_commit", workflow_name, operation_id=operation_id
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
         rehearsal = self._choose(scope)
-        scope[SCOPE_KEY] = RehearsalSlot(rehearsal)
+        scope[REHEARSAL] = RehearsalSlot(rehearsal)
         if rehearsal is None or rehearsal.kind == "dispatch_failure":
             await self.app(scope, receive, send)
             return

@@ -1,0 +1,386 @@
+"""The documents compiled once at start-up into an operation table: routes, request rules, handlers, response checks.
+
+Everything that asks "which operation is this, and is the request valid" reads this table: the router
+layer, rehearsals, the fast lane, the 404/405 mapping and the connexion adapters. Each request rule
+(query, path and header parameters, content type, body) is written here once; both lanes call
+`Operation.validate`, then `Operation.execute`, so they give the same answer by construction.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import Headers
+
+from . import spec
+from .errors import ApiError, ErrorFactory
+from .execution import Outcome, atomically
+from .http.scope import BodyInfo
+from .schema_check import Compiled, Item, compile_schema, item
+
+if TYPE_CHECKING:
+    from .api.call import Call
+
+Handler = Callable[..., Outcome]
+HandlerWrapper = Callable[[str, Handler], Handler]
+
+API_PACKAGE = "mock_server.api"
+CONTROL_MODULE = "mock_server.control.handlers"
+MODEL_ATTRIBUTES_MSG = "Input should be a valid dictionary or object to extract fields from"
+INT_PARSING_MSG = "Input should be a valid integer, unable to parse string as an integer"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One documented query, path or header parameter, with its compiled schema."""
+
+    name: str
+    location: str
+    required: bool
+    schema: dict[str, Any]
+    check: Compiled
+
+    @property
+    def kwarg(self) -> str:
+        """The handler's argument name: `Idempotency-Key` -> `idempotency_key`."""
+        return self.name.replace("-", "_").lower()
+
+    @property
+    def default(self) -> Any:
+        return self.schema.get("default")
+
+
+@dataclass(frozen=True)
+class RequestBody:
+    required: bool
+    media_types: tuple[str, ...]
+    check: Compiled
+
+
+@dataclass(frozen=True)
+class Args:
+    """A request that passed every rule: the handler's keyword arguments and the validated headers."""
+
+    kwargs: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str
+    names: tuple[str, ...]
+    exact: re.Pattern[str]  # as the router matches: one path segment per parameter
+    loose: re.Pattern[str]  # any characters per parameter, '/' and newlines too (paths the router rejects)
+
+    @classmethod
+    def of(cls, template: str) -> Route:
+        names = tuple(re.findall(r"\{([^}]+)\}", template))
+        escaped = re.escape(template)
+        exact = re.sub(r"\\\{[^}]+\\\}", "([^/]+)", escaped)
+        loose = re.sub(r"\\\{[^}]+\\\}", "(.+)", escaped)
+        return cls(template, names, re.compile(f"^{exact}$"), re.compile(f"^{loose}$", re.DOTALL))
+
+    def params(self, match: re.Match[str]) -> dict[str, str]:
+        return dict(zip(self.names, match.groups(), strict=True))
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    method: str
+    template: str
+    tag: str
+    document: str  # "api" or "control"
+    route: Route
+    params: tuple[Param, ...]
+    body: RequestBody | None
+    responses: Mapping[int, Compiled]
+    handler: Handler
+    secured: bool
+    idempotent: bool
+    not_found_code: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    # --- the request rules -------------------------------------------------------------------
+
+    def validate(self, scope: Mapping[str, Any], path_params: Mapping[str, str], body: BodyInfo) -> Args:
+        """The handler's arguments, or ApiError with FastAPI's 422 items. Parameters are checked first
+        (every failure reported at once), then the content type, then the body."""
+        headers = Headers(raw=scope["headers"])
+        kwargs: dict[str, Any] = {}
+        validated: dict[str, str] = {}
+        items = self._unknown_query(scope)
+        query = _query_values(scope)
+        for location in ("query", "path", "header"):
+            for param in self.params:
+                if param.location != location:
+                    continue
+                if location == "query":
+                    value, found = _query_value(param, query)
+                elif location == "path":
+                    value = path_params.get(param.name)
+                    found = [value] if value is not None else []
+                else:
+                    found = headers.getlist(param.name)
+                    value = found[0] if found else None
+                problems = _param_problems(param, value, found)
+                items.extend(problems)
+                if problems:
+                    continue
+                if location == "header":
+                    if value is not None:
+                        validated[param.name] = value
+                elif value is not None:
+                    kwargs[param.kwarg] = value
+                elif param.default is not None:
+                    kwargs[param.kwarg] = param.default
+        if items:
+            raise ErrorFactory.validation(items)
+        value = self._body_value(body) if self.body is not None else None
+        if self.body is not None:
+            kwargs["body"] = value
+        return Args(kwargs, validated, value)
+
+    def _unknown_query(self, scope: Mapping[str, Any]) -> list[Item]:
+        """Strict input: query parameters the document does not declare."""
+        known = {p.name for p in self.params if p.location == "query"}
+        sent = {name for name, _ in _query_pairs(scope)}
+        return [
+            item(["query", name], "Extra inputs are not permitted", "extra_forbidden") for name in sorted(sent - known)
+        ]
+
+    def _body_value(self, body: BodyInfo) -> Any:
+        rule = self.body
+        assert rule is not None
+        if not body.present:
+            if rule.required:
+                raise _body_error("Field required", "missing")
+            return None
+        mime = (body.content_type or rule.media_types[0]).partition(";")[0].strip().lower()
+        if mime not in rule.media_types:
+            raise _body_error(MODEL_ATTRIBUTES_MSG, "model_attributes_type")
+        if body.decode_error:
+            raise _body_error("Request body is not valid UTF-8", "json_invalid")
+        if body.json_error_at is not None:
+            raise _body_error("JSON decode error", "json_invalid", ["body", body.json_error_at])
+        problems = rule.check.errors(body.value, ["body"])
+        if problems:
+            raise ErrorFactory.validation(problems)
+        return body.value
+
+    # --- execution -----------------------------------------------------------------------------
+
+    async def execute(self, call: Call, args: Args) -> Outcome:
+        """Run the handler: under the idempotency policy when the document says so and a key was sent,
+        always in one transaction; then check the answer against the document."""
+        key = args.headers.get(call.rt.policy.header) if self.idempotent else None
+        if inspect.iscoroutinefunction(self.handler):
+            # Only control-plane actions that wait on the outside world (webhook delivery) are async.
+            status, body = await self.handler(call, **args.kwargs)
+        elif key is not None:
+            where = call.rt.guard.scope_for(call.org_id, call.method, call.path, self.template, key, args.body)
+            status, body = await call.rt.guard.run(where, lambda: self.handler(call, **args.kwargs))
+        else:
+            status, body = atomically(call.rt.store, lambda: self.handler(call, **args.kwargs))
+        self.check_response(status, body)
+        return status, body
+
+    def check_response(self, status: int, body: Any) -> None:
+        """The mock's guarantee: an answer that does not conform to the document is never sent."""
+        check = self.responses.get(status)
+        if check is not None and not check.is_valid(body):
+            raise NonConformingResponse(f"{self.method} {self.template} -> {status} does not match the document")
+
+
+class NonConformingResponse(Exception):
+    """A handler produced an answer the document does not allow (a bug in the mock): answered 500."""
+
+
+def _body_error(msg: str, type_: str, loc: list[str | int] | None = None) -> ApiError:
+    return ErrorFactory.validation([item(loc or ["body"], msg, type_)])
+
+
+def _query_pairs(scope: Mapping[str, Any]) -> list[tuple[str, str]]:
+    raw: bytes = scope.get("query_string", b"")
+    return parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
+
+
+def _query_values(scope: Mapping[str, Any]) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for name, value in _query_pairs(scope):
+        values.setdefault(name, []).append(value)
+    return values
+
+
+def _query_value(param: Param, query: dict[str, list[str]]) -> tuple[Any, list[str]]:
+    """(value, every value sent) of a query parameter, read as form style: an array is every value
+    sent, split on commas; a scalar is the last value; numbers are parsed when they parse."""
+    sent = query.get(param.name, [])
+    if not sent:
+        return None, sent
+    if param.schema.get("type") == "array":
+        parts = ",".join(sent).split(",")
+        item_type = param.schema.get("items", {}).get("type")
+        return [_coerce(part, item_type) for part in parts], sent
+    return _coerce(sent[-1], param.schema.get("type")), sent
+
+
+def _coerce(value: str, type_: str | None) -> Any:
+    try:
+        if type_ == "integer":
+            return int(value)
+        if type_ == "number":
+            return float(value)
+    except ValueError:
+        return value
+    return value
+
+
+def _param_problems(param: Param, value: Any, found: list[Any]) -> list[Item]:
+    loc: list[str | int] = [param.location, param.name]
+    if value is None:
+        return [item(loc, "Field required", "missing")] if param.required else []
+    if param.location == "header" and len(found) > 1:
+        return [item(loc, "Header must be sent once", "value_error")]
+    if param.location == "query" and param.schema.get("type") != "array" and len(found) > 1:
+        return [item(loc, "Query parameter must be sent once", "value_error")]
+    expected = param.schema.get("type")
+    if expected in ("integer", "number") and isinstance(value, str):
+        return [item(loc, INT_PARSING_MSG, "int_parsing")]
+    if expected == "array" and isinstance(value, list):
+        item_type = param.schema.get("items", {}).get("type")
+        if item_type in ("integer", "number") and any(isinstance(v, str) for v in value):
+            return [item(loc, INT_PARSING_MSG, "int_parsing")]
+    return param.check.errors(value, loc)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    """What the router found for a request: the operation and its path parameters, or the methods
+    the path allows (a 405), or nothing (a 404)."""
+
+    operation: Operation | None
+    params: dict[str, str]
+    allowed: tuple[str, ...]
+
+
+class OperationTable:
+    def __init__(self, operations: Iterable[Operation]) -> None:
+        ops = list(operations)
+        self.by_id = {op.id: op for op in ops}
+        if len(self.by_id) != len(ops):
+            raise ValueError("operationIds must be unique across the documents")
+        # Literal templates before parameterised ones, as a router prefers the most specific route.
+        self._ordered = sorted(ops, key=lambda op: op.route.names != ())
+        self._by_method: dict[str, list[Operation]] = {}
+        for op in self._ordered:
+            self._by_method.setdefault(op.method, []).append(op)
+
+    def __iter__(self) -> Any:
+        return iter(self.by_id.values())
+
+    def match(self, method: str, path: str) -> RouteMatch:
+        for op in self._by_method.get(method, ()):
+            found = op.route.exact.match(path)
+            if found is not None:
+                return RouteMatch(op, op.route.params(found), ())
+        allowed = sorted({op.method for op in self._ordered if op.route.exact.match(path)})
+        return RouteMatch(None, {}, tuple(allowed))
+
+    def loose_match(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
+        """The operation a path the router rejects (e.g. `%2F` or `%0A` inside a segment) was meant for."""
+        for op in self._by_method.get(method, ()):
+            found = op.route.loose.match(path) if op.route.names else None
+            if found is not None:
+                return op, op.route.params(found)
+        return None
+
+
+def deep_resolve(document: dict[str, Any], node: Any) -> Any:
+    """The node with every local `$ref` inlined (the documents have no recursive schemas)."""
+    node = spec.resolve(document, node)
+    if isinstance(node, dict):
+        return {key: deep_resolve(document, value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [deep_resolve(document, entry) for entry in node]
+    return node
+
+
+def _not_found_code(document: dict[str, Any], raw: dict[str, Any]) -> str | None:
+    """The coded error the operation documents for 404, from its example."""
+    response = spec.resolve(document, raw.get("responses", {}).get("404"))
+    if not response:
+        return None
+    example = response.get("content", {}).get("application/json", {}).get("example", {})
+    detail = example.get("detail") if isinstance(example, dict) else None
+    return detail.get("code") if isinstance(detail, dict) else None
+
+
+def _handler(kind: str, op: spec.Operation) -> Handler:
+    module_name = CONTROL_MODULE if kind == "control" else f"{API_PACKAGE}.{op.tag}"
+    module = importlib.import_module(module_name)
+    found: Handler = getattr(module, spec.handler_name(op.operation_id))
+    return found
+
+
+def compile_document(
+    document: dict[str, Any],
+    kind: str,
+    *,
+    idempotent: frozenset[str] = frozenset(),
+    wrap: HandlerWrapper | None = None,
+    base_path: str = "",
+) -> list[Operation]:
+    """Every operation of one document, compiled: done once, when the app is built."""
+    default_security = document.get("security", [])
+    compiled: list[Operation] = []
+    for op in spec.operations(document):
+        path_item = document["paths"][op.path]
+        raw_params = [*path_item.get("parameters", []), *op.raw.get("parameters", [])]
+        params = []
+        for raw_param in raw_params:
+            param = deep_resolve(document, raw_param)
+            schema = param.get("schema", {})
+            params.append(
+                Param(param["name"], param["in"], bool(param.get("required")), schema, compile_schema(schema))
+            )
+        body = None
+        raw_body = spec.resolve(document, op.raw.get("requestBody"))
+        if raw_body:
+            content = raw_body.get("content", {})
+            schema = deep_resolve(document, content.get("application/json", {}).get("schema", {}))
+            body = RequestBody(
+                bool(raw_body.get("required")), tuple(m.lower() for m in content), compile_schema(schema)
+            )
+        responses = {}
+        for status, response in op.raw.get("responses", {}).items():
+            schema = spec.resolve(document, response).get("content", {}).get("application/json", {}).get("schema")
+            if schema is not None and str(status).isdigit():
+                responses[int(status)] = compile_schema(deep_resolve(document, schema), response=True)
+        handler = _handler(kind, op)
+        compiled.append(
+            Operation(
+                id=op.operation_id,
+                method=op.method,
+                template=base_path + op.path,
+                tag=op.tag,
+                document=kind,
+                route=Route.of(base_path + op.path),
+                params=tuple(params),
+                body=body,
+                responses=responses,
+                handler=wrap(op.operation_id, handler) if wrap is not None else handler,
+                secured=bool(op.raw.get("security", default_security)),
+                idempotent=op.operation_id in idempotent,
+                not_found_code=_not_found_code(document, op.raw),
+                raw=op.raw,
+            )
+        )
+    return compiled

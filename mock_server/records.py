@@ -1,0 +1,131 @@
+"""What the store keeps: immutable records of runs, assessments, vendors and idempotency outcomes, and their JSON form.
+
+Records are frozen: a change is a new record (`dataclasses.replace`) written back with `put_*`, so no
+store can hand out an object whose mutation would change state behind the store's back. A run keeps
+only what cannot be derived from its workflow definition (the plan's timing, names and outcome come
+from the fixtures; the IDs allocated at creation are packed into one string), so a stored run stays
+well under a kilobyte.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+HEX_ID_LENGTH = 32
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, the one serialization of stored values."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A stored run. Seed runs carry a literal `snapshot_json`; live runs are computed from their definition."""
+
+    workflow_run_id: str
+    org_id: str
+    workflow_name: str | None
+    workflow_definition_id: str | None
+    started_at: int
+    input_json: str
+    sequence: int
+    # The hex parts of the IDs allocated for the plan, in allocation order (see run_timeline.plan_ids).
+    packed_ids: str = ""
+    canceled_at: int | None = None
+    dispatch_failed: bool = False
+    target_assessment_id: str | None = None
+    snapshot_json: str | None = None
+
+    @property
+    def input(self) -> Any:
+        return json.loads(self.input_json)
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentRecord:
+    org_id: str
+    fields_json: str
+    custom_fields_json: str = "[]"
+    archived_status: str | None = None
+    archived_at: int | None = None
+
+    @classmethod
+    def new(
+        cls, org_id: str, fields: dict[str, Any], custom_fields: list[dict[str, Any]] | None = None
+    ) -> AssessmentRecord:
+        return cls(org_id, dumps(fields), dumps(custom_fields or []))
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """A fresh copy of the assessment's fields (the create shape, with workflow_run_id)."""
+        value: dict[str, Any] = json.loads(self.fields_json)
+        return value
+
+    @property
+    def custom_fields(self) -> list[dict[str, Any]]:
+        value: list[dict[str, Any]] = json.loads(self.custom_fields_json)
+        return value
+
+    @property
+    def id(self) -> str:
+        return str(self.fields["id"])
+
+    def with_fields(self, fields: dict[str, Any]) -> AssessmentRecord:
+        return AssessmentRecord(
+            self.org_id, dumps(fields), self.custom_fields_json, self.archived_status, self.archived_at
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VendorRecord:
+    """A vendor that entered through the Import API (fixture vendors live in the fixtures)."""
+
+    org_id: str
+    id: str
+    external_id: str
+    attributes_json: str
+    created_at: int
+    updated_at: int
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.attributes_json)
+        return value
+
+    @property
+    def name(self) -> str:
+        return str(self.attributes.get("name", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyScope:
+    org_id: str
+    method: str
+    path: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    first_used_at: int
+    status: int
+    body: str
+
+
+def record_to_json(record: RunRecord | AssessmentRecord | VendorRecord) -> str:
+    return dumps(asdict(record))
+
+
+def run_from_json(text: str) -> RunRecord:
+    return RunRecord(**json.loads(text))
+
+
+def assessment_from_json(text: str) -> AssessmentRecord:
+    return AssessmentRecord(**json.loads(text))
+
+
+def vendor_from_json(text: str) -> VendorRecord:
+    return VendorRecord(**json.loads(text))

@@ -1,0 +1,142 @@
+"""The store contract: what handlers may do to state, one transaction per execution; every store passes one suite.
+
+Implementations: `memory.MemoryStore` (the default) and `sqlite.SqliteStore` (`--state PATH`). Both pass
+`tests/mock_server/test_store.py`. Records are immutable (`mock_server/records.py`): a read never hands
+out something whose mutation changes state; a change is written back with `put_*`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Literal, Protocol
+
+from ..fixtures import Fixtures
+from ..records import (
+    AssessmentRecord,
+    IdempotencyRecord,
+    IdempotencyScope,
+    RunRecord,
+    VendorRecord,
+    dumps,
+)
+
+JOURNAL_LIMIT = 1000
+
+# What a claim on a key found: a live stored outcome to replay, another execution holding the key,
+# or the key is now ours (the caller must then `idempotency_put` or `idempotency_release`).
+ClaimResult = IdempotencyRecord | Literal["busy", "claimed"]
+
+__all__ = [
+    "JOURNAL_LIMIT",
+    "AssessmentRecord",
+    "ClaimResult",
+    "IdempotencyRecord",
+    "IdempotencyScope",
+    "RunRecord",
+    "Store",
+    "VendorRecord",
+    "seed",
+]
+
+
+class Store(Protocol):
+    """The state of one mock world. Writes inside `transaction()` commit together or not at all."""
+
+    fixtures: Fixtures
+
+    def close(self) -> None:
+        """Release what the store holds (files, connections); the store is unusable afterwards."""
+        ...
+
+    def reset(self) -> None:
+        """Back to the fixtures: seeds reloaded; idempotency records, journal and clock offset cleared."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Everything written inside commits at the end, or nothing if it raises (nested: joins the outer one)."""
+        ...
+
+    def next_sequence(self) -> int: ...
+
+    def get_assessment(self, org_id: str, assessment_id: str) -> AssessmentRecord | None: ...
+
+    def put_assessment(self, record: AssessmentRecord) -> None: ...
+
+    def get_run(self, org_id: str, run_id: str) -> RunRecord | None: ...
+
+    def put_run(self, record: RunRecord) -> None:
+        """Insert a new run or replace a stored one (its start and sequence never change)."""
+        ...
+
+    def runs_newest_first(self, org_id: str) -> Iterator[RunRecord]: ...
+
+    def run_count(self, org_id: str) -> int: ...
+
+    def runs_for_assessment(self, org_id: str, assessment_id: str) -> list[RunRecord]: ...
+
+    def get_vendor(self, org_id: str, vendor_id: str) -> VendorRecord | None: ...
+
+    def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None: ...
+
+    def put_vendor(self, record: VendorRecord) -> None: ...
+
+    def idempotency_get(self, scope: IdempotencyScope) -> IdempotencyRecord | None:
+        """The stored outcome for the key (pending claims are not outcomes)."""
+        ...
+
+    def idempotency_put(self, scope: IdempotencyScope, record: IdempotencyRecord) -> None: ...
+
+    def idempotency_claim(
+        self, scope: IdempotencyScope, live_from: int, claimed_at: int, stale_before: int
+    ) -> ClaimResult:
+        """Atomically: replay a record with first_used_at >= live_from, else report a claim made at or
+        after stale_before as busy, else take the key with a pending claim stamped claimed_at."""
+        ...
+
+    def idempotency_release(self, scope: IdempotencyScope) -> None:
+        """Drop a pending claim whose outcome is not stored, so the key can be retried."""
+        ...
+
+    def idempotency_purge(self, expired_before: int) -> int:
+        """Delete stored outcomes first used before `expired_before`; returns how many."""
+        ...
+
+    def idempotency_count(self) -> int:
+        """Stored outcomes (pending claims are not counted)."""
+        ...
+
+    def journal_append(self, entry: dict[str, Any]) -> None: ...
+
+    def journal(self) -> list[dict[str, Any]]: ...
+
+    def journal_clear(self) -> None: ...
+
+    def clock_offset(self) -> int: ...
+
+    def set_clock_offset(self, offset: int) -> None: ...
+
+
+def seed(store: Store) -> None:
+    """Load the fixtures' seed assessments and runs into an empty store."""
+    for org in store.fixtures.orgs:
+        for item in org.assessments:
+            fields = {k: copy.deepcopy(v) for k, v in item.items() if k != "custom_fields"}
+            fields.setdefault("workflow_run_id", None)
+            store.put_assessment(AssessmentRecord.new(org.id, fields, item.get("custom_fields", [])))
+        for run_seed in org.runs:
+            snap = run_seed.run
+            store.put_run(
+                RunRecord(
+                    workflow_run_id=snap["workflow_run_id"],
+                    org_id=org.id,
+                    workflow_name=snap["workflow_name"],
+                    workflow_definition_id=snap["workflow_definition_id"],
+                    started_at=snap["started_at"],
+                    input_json=dumps(run_seed.input),
+                    sequence=store.next_sequence(),
+                    target_assessment_id=run_seed.target_assessment_id,
+                    snapshot_json=dumps(snap),
+                )
+            )

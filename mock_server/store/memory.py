@@ -1,0 +1,206 @@
+"""In-process state (the default): fast, lost when the process ends; transactions undo on failure."""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import itertools
+import json
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..fixtures import Fixtures
+from ..records import AssessmentRecord, IdempotencyRecord, IdempotencyScope, RunRecord, VendorRecord, dumps
+from . import JOURNAL_LIMIT, ClaimResult, seed
+
+
+class _OrgState:
+    __slots__ = ("assessments", "run_order", "runs", "runs_by_assessment", "vendors", "vendors_by_external_id")
+
+    def __init__(self) -> None:
+        self.assessments: dict[str, AssessmentRecord] = {}
+        self.runs: dict[str, RunRecord] = {}
+        # Sorted ascending by (started_at, sequence): newest-first listing is a reverse walk.
+        self.run_order: list[tuple[int, int, str]] = []
+        self.runs_by_assessment: dict[str, list[str]] = {}
+        self.vendors: dict[str, VendorRecord] = {}
+        self.vendors_by_external_id: dict[str, str] = {}
+
+
+class MemoryStore:
+    """Writes apply at once; inside a transaction each write also logs how to undo it, and a failing
+    transaction replays the log backwards. Transactions hold a lock, and the mock never awaits inside
+    one, so nobody observes a half-done execution."""
+
+    def __init__(self, fixtures: Fixtures) -> None:
+        self.fixtures = fixtures
+        self._lock = threading.RLock()
+        self._undo: list[Callable[[], None]] | None = None
+        self._orgs: dict[str, _OrgState] = {}
+        self._idempotency: dict[IdempotencyScope, IdempotencyRecord] = {}
+        self._pending: dict[IdempotencyScope, int] = {}
+        self._clock_offset = 0
+        self._journal: deque[str] = deque(maxlen=JOURNAL_LIMIT)
+        self._sequence = itertools.count(1)
+        self.reset()
+
+    def close(self) -> None:
+        self._orgs = {}
+        self._idempotency.clear()
+        self._pending.clear()
+        self._journal.clear()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._orgs = {org.id: _OrgState() for org in self.fixtures.orgs}
+            self._idempotency.clear()
+            self._pending.clear()
+            self._journal.clear()
+            self._sequence = itertools.count(1)
+            self._clock_offset = 0
+            seed(self)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._undo is not None:
+                yield  # nested: part of the outer transaction
+                return
+            self._undo = []
+            try:
+                yield
+            except BaseException:
+                for undo in reversed(self._undo):
+                    undo()
+                raise
+            finally:
+                self._undo = None
+
+    def _log(self, undo: Callable[[], None]) -> None:
+        if self._undo is not None:
+            self._undo.append(undo)
+
+    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        """table[key] = value, undoable."""
+        missing = key not in table
+        previous = table.get(key)
+        table[key] = value
+        self._log(lambda: table.pop(key, None) if missing else table.__setitem__(key, previous))
+
+    def _delete(self, table: dict[Any, Any], key: Any) -> None:
+        if key in table:
+            previous = table.pop(key)
+            self._log(lambda: table.__setitem__(key, previous))
+
+    def next_sequence(self) -> int:
+        return next(self._sequence)
+
+    def get_assessment(self, org_id: str, assessment_id: str) -> AssessmentRecord | None:
+        state = self._orgs.get(org_id)
+        return state.assessments.get(assessment_id) if state else None
+
+    def put_assessment(self, record: AssessmentRecord) -> None:
+        with self._lock:
+            self._set(self._orgs[record.org_id].assessments, record.id, record)
+
+    def get_run(self, org_id: str, run_id: str) -> RunRecord | None:
+        state = self._orgs.get(org_id)
+        return state.runs.get(run_id) if state else None
+
+    def put_run(self, record: RunRecord) -> None:
+        with self._lock:
+            state = self._orgs[record.org_id]
+            known = record.workflow_run_id in state.runs
+            self._set(state.runs, record.workflow_run_id, record)
+            if known:
+                return
+            entry = (record.started_at, record.sequence, record.workflow_run_id)
+            bisect.insort(state.run_order, entry)
+            self._log(lambda: state.run_order.remove(entry))
+            if record.target_assessment_id:
+                targets = state.runs_by_assessment.setdefault(record.target_assessment_id, [])
+                targets.append(record.workflow_run_id)
+                self._log(lambda: targets.remove(record.workflow_run_id))
+
+    def runs_newest_first(self, org_id: str) -> Iterator[RunRecord]:
+        state = self._orgs[org_id]
+        for _, _, run_id in reversed(state.run_order):
+            yield state.runs[run_id]
+
+    def run_count(self, org_id: str) -> int:
+        return len(self._orgs[org_id].runs)
+
+    def runs_for_assessment(self, org_id: str, assessment_id: str) -> list[RunRecord]:
+        state = self._orgs[org_id]
+        return [state.runs[r] for r in state.runs_by_assessment.get(assessment_id, [])]
+
+    def get_vendor(self, org_id: str, vendor_id: str) -> VendorRecord | None:
+        state = self._orgs.get(org_id)
+        return state.vendors.get(vendor_id) if state else None
+
+    def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None:
+        state = self._orgs.get(org_id)
+        if state is None or external_id not in state.vendors_by_external_id:
+            return None
+        return state.vendors[state.vendors_by_external_id[external_id]]
+
+    def put_vendor(self, record: VendorRecord) -> None:
+        with self._lock:
+            state = self._orgs[record.org_id]
+            self._set(state.vendors, record.id, record)
+            self._set(state.vendors_by_external_id, record.external_id, record.id)
+
+    def idempotency_get(self, scope: IdempotencyScope) -> IdempotencyRecord | None:
+        return self._idempotency.get(scope)
+
+    def idempotency_put(self, scope: IdempotencyScope, record: IdempotencyRecord) -> None:
+        with self._lock:
+            self._delete(self._pending, scope)
+            self._set(self._idempotency, scope, record)
+
+    def idempotency_claim(
+        self, scope: IdempotencyScope, live_from: int, claimed_at: int, stale_before: int
+    ) -> ClaimResult:
+        with self._lock:
+            record = self._idempotency.get(scope)
+            if record is not None and record.first_used_at >= live_from:
+                return record
+            pending = self._pending.get(scope)
+            if pending is not None and pending >= stale_before:
+                return "busy"
+            self._set(self._pending, scope, claimed_at)
+            return "claimed"
+
+    def idempotency_release(self, scope: IdempotencyScope) -> None:
+        with self._lock:
+            self._delete(self._pending, scope)
+
+    def idempotency_purge(self, expired_before: int) -> int:
+        with self._lock:
+            stale = [s for s, r in self._idempotency.items() if r.first_used_at < expired_before]
+            for scope in stale:
+                self._delete(self._idempotency, scope)
+            return len(stale)
+
+    def idempotency_count(self) -> int:
+        return len(self._idempotency)
+
+    def journal_append(self, entry: dict[str, Any]) -> None:
+        self._journal.append(dumps(entry))
+
+    def journal(self) -> list[dict[str, Any]]:
+        return [json.loads(text) for text in self._journal]
+
+    def journal_clear(self) -> None:
+        self._journal.clear()
+
+    def clock_offset(self) -> int:
+        return self._clock_offset
+
+    def set_clock_offset(self, offset: int) -> None:
+        with self._lock:
+            previous = self._clock_offset
+            self._clock_offset = offset
+            self._log(lambda: setattr(self, "_clock_offset", previous))
