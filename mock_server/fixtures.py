@@ -234,11 +234,17 @@ class WorkflowDefinition:
     failure_message: str
     steps: tuple[StepDefinition, ...]
     triggers: tuple[TriggerBinding, ...] = ()
+    # Derived once: each step's start, as seconds after the run's start, and the whole run's length.
+    step_offsets: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    duration_seconds: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def duration_seconds(self) -> int:
-        """How long a run of this workflow takes from start to its terminal status."""
-        return sum(step.duration_seconds for step in self.steps)
+    def __post_init__(self) -> None:
+        offsets, at = [], 0
+        for step in self.steps:
+            offsets.append(at)
+            at += step.duration_seconds
+        object.__setattr__(self, "step_offsets", tuple(offsets))
+        object.__setattr__(self, "duration_seconds", at)
 
 
 @dataclass(frozen=True)
@@ -292,7 +298,15 @@ class OrgFixture:
     webhooks: tuple[WebhookFixture, ...] = ()
 
     def workflow_by_id(self, definition_id: str | None) -> WorkflowDefinition | None:
-        return next((w for w in self.workflows.values() if w.id == definition_id), None)
+        return self._workflows_by_id.get(definition_id or "")
+
+    @property
+    def _workflows_by_id(self) -> dict[str, WorkflowDefinition]:
+        found: dict[str, WorkflowDefinition] | None = self.__dict__.get("_by_id")
+        if found is None:
+            found = {w.id: w for w in self.workflows.values()}
+            object.__setattr__(self, "_by_id", found)
+        return found
 
 
 @dataclass(frozen=True)

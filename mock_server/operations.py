@@ -32,6 +32,7 @@ HandlerWrapper = Callable[[str, Handler], Handler]
 
 API_PACKAGE = "mock_server.api"
 CONTROL_MODULE = "mock_server.control.handlers"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 MODEL_ATTRIBUTES_MSG = "Input should be a valid dictionary or object to extract fields from"
 INT_PARSING_MSG = "Input should be a valid integer, unable to parse string as an integer"
 
@@ -150,6 +151,8 @@ class Operation:
 
     def _unknown_query(self, scope: Mapping[str, Any]) -> list[Item]:
         """Strict input: query parameters the document does not declare."""
+        if not scope.get("query_string"):
+            return []
         known = {p.name for p in self.params if p.location == "query"}
         sent = {name for name, _ in _query_pairs(scope)}
         return [
@@ -187,6 +190,8 @@ class Operation:
         elif key is not None:
             where = call.rt.guard.scope_for(call.org_id, call.method, call.path, self.template, key, args.body)
             status, body = await call.rt.guard.run(where, lambda: self.handler(call, **args.kwargs))
+        elif self.method in SAFE_METHODS:
+            status, body = self.handler(call, **args.kwargs)  # reads only: no transaction to hold
         else:
             status, body = atomically(call.rt.store, lambda: self.handler(call, **args.kwargs))
         self.check_response(status, body)
@@ -277,16 +282,21 @@ class OperationTable:
         self.by_id = {op.id: op for op in ops}
         if len(self.by_id) != len(ops):
             raise ValueError("operationIds must be unique across the documents")
-        # Literal templates before parameterised ones, as a router prefers the most specific route.
+        # Literal templates win over parameterised ones, as a router prefers the most specific route.
         self._ordered = sorted(ops, key=lambda op: op.route.names != ())
+        self._literal = {(op.method, op.template): op for op in ops if not op.route.names}
         self._by_method: dict[str, list[Operation]] = {}
         for op in self._ordered:
-            self._by_method.setdefault(op.method, []).append(op)
+            if op.route.names:
+                self._by_method.setdefault(op.method, []).append(op)
 
     def __iter__(self) -> Any:
         return iter(self.by_id.values())
 
     def match(self, method: str, path: str) -> RouteMatch:
+        literal = self._literal.get((method, path))
+        if literal is not None:
+            return RouteMatch(literal, {}, ())
         for op in self._by_method.get(method, ()):
             found = op.route.exact.match(path)
             if found is not None:

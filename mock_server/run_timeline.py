@@ -7,9 +7,8 @@ is what `GET /v1/workflows/runs/{id}` shows at virtual time `now`.
 
 from __future__ import annotations
 
+import bisect
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from .fixtures import WorkflowDefinition, looks_like_id
@@ -36,19 +35,6 @@ TERMINAL = frozenset({"completed", "failed", "canceled"})
 CANCELED_STEP_MESSAGE = "Run canceled before this step finished."
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedStep:
-    step_id: str
-    component_id: str
-    component_name: str
-    action_type: str
-    starts_at: int
-    ends_at: int
-    outcome: str
-    message: str | None
-    result_id: str | None
-
-
 def allocate_ids(definition: WorkflowDefinition, ids: IdFactory) -> str:
     """The IDs a new run's plan needs, allocated now (result ID before step ID, step by step), packed."""
     packed: list[str] = []
@@ -66,37 +52,19 @@ def _hex(identifier: str) -> str:
     return hex_part
 
 
-def plan(run: RunRecord, definition: WorkflowDefinition) -> list[PlannedStep]:
-    """Every step of the run laid out on the timeline from its start."""
-    steps: list[PlannedStep] = []
-    at = run.started_at
+def _step_ids(run: RunRecord, definition: WorkflowDefinition) -> list[tuple[str, str | None]]:
+    """(step_id, result_id) of each step, unpacked in allocation order (see allocate_ids)."""
+    ids: list[tuple[str, str | None]] = []
     cursor = 0
-    last = len(definition.steps) - 1
-
-    def take(prefix: str) -> str:
-        nonlocal cursor
-        hex_part = run.packed_ids[cursor : cursor + HEX_ID_LENGTH]
+    packed = run.packed_ids
+    for step in definition.steps:
+        result_id = None
+        if step.produces:
+            result_id = f"{RESULT_PREFIXES[step.produces]}_{packed[cursor : cursor + HEX_ID_LENGTH]}"
+            cursor += HEX_ID_LENGTH
+        ids.append((f"{STEP_PREFIX}_{packed[cursor : cursor + HEX_ID_LENGTH]}", result_id))
         cursor += HEX_ID_LENGTH
-        return f"{prefix}_{hex_part}"
-
-    for index, step in enumerate(definition.steps):
-        result_id = take(RESULT_PREFIXES[step.produces]) if step.produces else None
-        failed_here = definition.outcome == "failed" and index == last
-        steps.append(
-            PlannedStep(
-                step_id=take(STEP_PREFIX),
-                component_id=step.component_id,
-                component_name=step.component_name,
-                action_type=step.action_type,
-                starts_at=at,
-                ends_at=at + step.duration_seconds,
-                outcome="failed" if failed_here else "success",
-                message=definition.failure_message if failed_here else None,
-                result_id=result_id,
-            )
-        )
-        at += step.duration_seconds
-    return steps
+    return ids
 
 
 def finishes_at(run: RunRecord, definition: WorkflowDefinition | None) -> int:
@@ -135,27 +103,12 @@ def _trigger_artifacts(run: RunRecord) -> list[dict[str, str]]:
     ]
 
 
-def _visible(
-    run: RunRecord, definition: WorkflowDefinition, now: int, status: str, completed_at: int | None
-) -> Iterator[tuple[int, PlannedStep, str | None, str | None, int]]:
-    """(index, step, status, message, updated_at) of every step shown at `now`."""
+def _visible_count(run: RunRecord, definition: WorkflowDefinition, now: int, completed_at: int | None) -> int:
+    """How many steps have started by `now` (or by the end of a finished run)."""
     if run.dispatch_failed:
-        return
-    horizon = now if completed_at is None else min(now, completed_at)
-    cancel = run.canceled_at if status == "canceled" else None
-    for index, step in enumerate(plan(run, definition)):
-        if step.starts_at > horizon:
-            break
-        step_status: str | None = None
-        message: str | None = None
-        updated_at = step.starts_at
-        if now >= step.ends_at and (cancel is None or cancel >= step.ends_at):
-            step_status, message, updated_at = step.outcome, step.message, step.ends_at
-        elif cancel is not None and now >= cancel:
-            step_status, message, updated_at = "skipped", CANCELED_STEP_MESSAGE, cancel
-        if cancel is not None and not (step.starts_at < cancel or step_status is not None):
-            continue
-        yield index, step, step_status, message, updated_at
+        return 0
+    horizon = (now if completed_at is None else min(now, completed_at)) - run.started_at
+    return bisect.bisect_right(definition.step_offsets, horizon)
 
 
 def view(run: RunRecord, definition: WorkflowDefinition | None, now: int) -> dict[str, Any]:
@@ -166,22 +119,40 @@ def view(run: RunRecord, definition: WorkflowDefinition | None, now: int) -> dic
     status, completed_at = status_at(run, definition, now)
     steps: list[dict[str, Any]] = []
     if definition is not None:
-        triggers = _trigger_artifacts(run)
-        for index, step, step_status, message, updated_at in _visible(run, definition, now, status, completed_at):
+        shown = _visible_count(run, definition, now, completed_at)
+        # A canceled run's unfinished steps are skipped at the moment it was canceled.
+        cancel = run.canceled_at if status == "canceled" else None
+        triggers = _trigger_artifacts(run) if shown else []
+        last = len(definition.steps) - 1
+        ids = _step_ids(run, definition)
+        for index in range(shown):
+            step = definition.steps[index]
+            starts = run.started_at + definition.step_offsets[index]
+            ends = starts + step.duration_seconds
+            step_status: str | None = None
+            message: str | None = None
+            updated_at = starts
+            if now >= ends and (cancel is None or cancel >= ends):
+                failed_here = definition.outcome == "failed" and index == last
+                step_status = "failed" if failed_here else "success"
+                message = definition.failure_message if failed_here else None
+                updated_at = ends
+            elif cancel is not None and now >= cancel:
+                step_status, message, updated_at = "skipped", CANCELED_STEP_MESSAGE, cancel
+            step_id, result_id = ids[index]
             artifacts = [dict(a) for a in triggers] if index == 0 else []
-            if step.result_id is not None:
-                produces = definition.steps[index].produces
-                artifacts.append({"artifact_type": str(produces), "id": step.result_id, "role": "result"})
+            if result_id is not None:
+                artifacts.append({"artifact_type": str(step.produces), "id": result_id, "role": "result"})
             steps.append(
                 {
-                    "step_id": step.step_id,
+                    "step_id": step_id,
                     "component_id": step.component_id,
                     "component_name": step.component_name,
                     "action_type": step.action_type,
                     "status": step_status,
                     "message": message,
                     "artifacts": artifacts,
-                    "created_at": step.starts_at,
+                    "created_at": starts,
                     "updated_at": updated_at,
                 }
             )
@@ -203,9 +174,6 @@ def summary(run: RunRecord, definition: WorkflowDefinition | None, now: int) -> 
         full["step_count"] = len(full.pop("steps"))
         return full
     status, completed_at = status_at(run, definition, now)
-    count = 0
-    if definition is not None:
-        count = sum(1 for _ in _visible(run, definition, now, status, completed_at))
     return {
         "workflow_run_id": run.workflow_run_id,
         "workflow_name": run.workflow_name,
@@ -213,7 +181,7 @@ def summary(run: RunRecord, definition: WorkflowDefinition | None, now: int) -> 
         "status": status,
         "started_at": run.started_at,
         "completed_at": completed_at,
-        "step_count": count,
+        "step_count": _visible_count(run, definition, now, completed_at) if definition is not None else 0,
     }
 
 

@@ -53,12 +53,13 @@ class Journal:
 def _entry(scope: Scope, at: int, body: bytes, status: int) -> dict[str, Any]:
     rt = runtime(scope)
     keys = rt.keys.all_keys()
+    request_headers = Headers(scope=scope)
     headers: dict[str, str] = {}
-    for name, value in Headers(scope=scope).items():
+    for name, value in request_headers.items():
         if name in CREDENTIAL_HEADERS:
             value = mask_key(value)
         headers[name] = _scrub(value, keys)
-    token = bearer_token(Headers(scope=scope))
+    token = bearer_token(request_headers)
     slot = scope.get(REHEARSAL)
     return {
         "at": at,

@@ -10,23 +10,30 @@ from starlette.responses import Response
 
 from ..errors import ApiError
 
-JSON = "application/json"
+JSON_HEADER = (b"content-type", b"application/json")
+
+
+class Rendered(Response):
+    """A starlette Response built from finished bytes (connexion passes it through; ASGI sends it)."""
+
+    def __init__(self, status: int, body: bytes, headers: dict[str, str] | None = None, *, json: bool = True) -> None:
+        self.status_code = status
+        self.body = body
+        self.background = None
+        raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()]
+        if json:
+            raw += [(b"content-length", str(len(body)).encode("latin-1")), JSON_HEADER]
+        self.raw_headers = raw
 
 
 def success(status: int, body: Any) -> Response:
     """A handler's outcome: compact JSON and a newline (as connexion's jsonifier writes it), or no body."""
     if body is None:
-        return Response(status_code=status)
+        return Rendered(status, b"", json=False)
     payload = json.dumps(body, separators=(",", ":"), cls=JSONEncoder) + "\n"
-    return Response(payload.encode("utf-8"), status_code=status, media_type=JSON)
+    return Rendered(status, payload.encode("utf-8"))
 
 
-def error(err: ApiError, extra_headers: dict[str, str] | None = None) -> Response:
+def error(err: ApiError) -> Response:
     """An error answer: the documented body as compact JSON, with the error's headers."""
-    payload = json.dumps(err.body, separators=(",", ":"))
-    return Response(
-        payload.encode("utf-8"),
-        status_code=err.status,
-        headers={**err.headers, **(extra_headers or {})},
-        media_type=JSON,
-    )
+    return Rendered(err.status, json.dumps(err.body, separators=(",", ":")).encode("utf-8"), err.headers)

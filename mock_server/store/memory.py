@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import copy
 import itertools
-import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..fixtures import Fixtures
-from ..records import AssessmentRecord, IdempotencyRecord, IdempotencyScope, RunRecord, VendorRecord, dumps
+from ..records import AssessmentRecord, IdempotencyRecord, IdempotencyScope, RunRecord, VendorRecord
 from . import JOURNAL_LIMIT, ClaimResult, seed
 
 
@@ -42,7 +42,7 @@ class MemoryStore:
         self._idempotency: dict[IdempotencyScope, IdempotencyRecord] = {}
         self._pending: dict[IdempotencyScope, int] = {}
         self._clock_offset = 0
-        self._journal: deque[str] = deque(maxlen=JOURNAL_LIMIT)
+        self._journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_LIMIT)
         self._sequence = itertools.count(1)
         self.reset()
 
@@ -188,10 +188,10 @@ class MemoryStore:
         return len(self._idempotency)
 
     def journal_append(self, entry: dict[str, Any]) -> None:
-        self._journal.append(dumps(entry))
+        self._journal.append(entry)  # appended on every request: kept as is, copied on the rare read
 
     def journal(self) -> list[dict[str, Any]]:
-        return [json.loads(text) for text in self._journal]
+        return copy.deepcopy(list(self._journal))
 
     def journal_clear(self) -> None:
         self._journal.clear()
