@@ -192,3 +192,90 @@ def query_parameter(doc: dict[str, Any], operation_id: str, name: str) -> dict[s
             found: dict[str, Any] = param
             return found
     raise KeyError(f"{operation_id} has no query parameter {name}")
+
+
+# Readers added for the spec tools (lint, docs, diff), which read every fact through this module.
+
+
+def parse_document(text: str, source: str) -> dict[str, Any]:
+    """A document given as text (e.g. an older version from git), parsed as `load_document` parses files."""
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: not an OpenAPI document")
+    return data
+
+
+def operation_parameters(doc: dict[str, Any], op: Operation) -> list[dict[str, Any]]:
+    """The operation's parameters, resolved: its path's first, replaced by its own of the same name and location."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for raw in [*(doc["paths"][op.path].get("parameters") or []), *(op.raw.get("parameters") or [])]:
+        param = resolve(doc, raw)
+        merged[(str(param["name"]), str(param["in"]))] = param
+    return list(merged.values())
+
+
+@dataclass(frozen=True)
+class IdempotencyTerms:
+    """What `x-idempotency` states beyond the policy the mock enforces (`IdempotencyPolicy`), for the docs."""
+
+    window_start: str
+    replay_status: str
+    replay_body: str
+    replay_headers: str
+    body_mismatch: str
+    concurrency: str
+    validation_before_lookup: bool
+    reasons: tuple[tuple[str, str], ...]
+
+
+def idempotency_terms(doc: dict[str, Any]) -> IdempotencyTerms:
+    ext = doc["x-idempotency"]
+    replay = ext["replay"]
+    return IdempotencyTerms(
+        window_start=str(ext["window_start"]),
+        replay_status=str(replay["status"]),
+        replay_body=str(replay["body"]),
+        replay_headers=str(replay["headers"]),
+        body_mismatch=str(ext["body_mismatch"]),
+        concurrency=str(ext["concurrency"]),
+        validation_before_lookup=bool(ext.get("validation_before_lookup", False)),
+        reasons=tuple((str(key), str(text)) for key, text in (ext.get("reasons") or {}).items()),
+    )
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One `x-error-catalog` entry as the reference docs list it."""
+
+    group: str  # "codes", "plain" or "free_form"
+    name: str
+    status: int
+    text: str  # the message template, the plain detail or the free-form body
+    when: str | None
+
+
+def catalog_entries(doc: dict[str, Any]) -> list[CatalogEntry]:
+    """Every catalogued error with its `when`; codes and plain errors are read by `error_catalog` and `plain_errors`."""
+    catalog = doc["x-error-catalog"]
+
+    def when(entry: dict[str, Any]) -> str | None:
+        return str(entry["when"]) if "when" in entry else None
+
+    entries = [
+        CatalogEntry("codes", code, coded.status, coded.message, when(catalog["codes"][code]))
+        for code, coded in error_catalog(doc).items()
+    ]
+    entries += [
+        CatalogEntry("plain", name, status, detail, when(catalog["plain"][name]))
+        for name, (status, detail) in plain_errors(doc).items()
+    ]
+    entries += [
+        CatalogEntry("free_form", str(name), int(entry["status"]), str(entry["body"]), when(entry))
+        for name, entry in (catalog.get("free_form") or {}).items()
+    ]
+    return entries
+
+
+def error_result_bodies(doc: dict[str, Any]) -> tuple[str, ...]:
+    """Schemas a 4xx may use for a domain result instead of an error body (`x-error-catalog.result_bodies`)."""
+    return tuple(str(name) for name in doc["x-error-catalog"].get("result_bodies") or [])

@@ -9,6 +9,7 @@ from pathlib import Path
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
 from spec_tools.finding import Finding
+from spec_tools.lint_reader import reader_findings
 from spec_tools.lint_rules import run_rules
 from spec_tools.load import Document, escape_token, load_document
 
@@ -16,16 +17,30 @@ from spec_tools.load import Document, escape_token, load_document
 def structural_findings(doc: Document) -> list[Finding]:
     """What openapi-spec-validator reports: schema of the document itself, $refs, operationIds, path params."""
     findings = []
-    for error in OpenAPIV30SpecValidator(doc).iter_errors():
-        where = "#" + "".join("/" + escape_token(str(part)) for part in getattr(error, "absolute_path", []))
-        message = str(getattr(error, "message", error)).splitlines()[0]
-        findings.append(Finding(where, "openapi-spec-validator", message + ".", "make the document valid OpenAPI 3.0."))
+    try:
+        for error in OpenAPIV30SpecValidator(doc).iter_errors():
+            where = "#" + "".join("/" + escape_token(str(part)) for part in getattr(error, "absolute_path", []))
+            message = str(getattr(error, "message", error)).splitlines()[0]
+            findings.append(
+                Finding(where, "openapi-spec-validator", message + ".", "make the document valid OpenAPI 3.0.")
+            )
+    except RecursionError:
+        # The validator follows $refs recursively: a chain of references that leads back to itself never ends.
+        findings.append(
+            Finding(
+                "#",
+                "openapi-spec-validator",
+                "The validator gave up (maximum recursion depth): a $ref chain leads back to itself.",
+                "break the cycle: some reference in it must point at a schema, not at another bare $ref.",
+            )
+        )
     return sorted(set(findings))
 
 
 def lint_document(doc: Document) -> list[Finding]:
-    """Structural findings first; our rules only run on a structurally valid document, as they assume one."""
-    return structural_findings(doc) or run_rules(doc)
+    """Three stages, each on what the previous one accepts: structure, then what the mock's reader refuses
+    (spec_tools.lint_reader), then our rules, which read the document through the mock's reader."""
+    return structural_findings(doc) or reader_findings(doc) or run_rules(doc)
 
 
 def lint_file(path: Path) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from spec_tools.finding import Finding
-from spec_tools.lint import lint_document, lint_file, main
+from spec_tools.lint import lint_document, lint_file, main, structural_findings
 from spec_tools.load import API_DOCUMENT, CONTROL_DOCUMENT, Document, load_document
 
 DATA = Path(__file__).parents[1] / "data" / "spec_lint"
@@ -46,15 +46,71 @@ def test_structural_errors_come_from_openapi_spec_validator(capsys: pytest.Captu
 def test_operation_metadata() -> None:
     def strip(doc: Document) -> None:
         op = doc["paths"]["/v1/assessments/{assessment_id}"]["get"]
-        del op["summary"], op["operationId"]
+        del op["summary"]
         op["tags"] = ["undeclared"]
 
     findings = only(broken(strip), "operation-metadata")
     messages = sorted(f.message for f in findings)
     assert any("has no summary" in m for m in messages)
-    assert any("has no operationId" in m for m in messages)
     assert any("'undeclared'" in m for m in messages)
     assert {f.pointer for f in findings} == {f"{ASSESSMENT}/get", f"{ASSESSMENT}/get/tags"}
+
+
+def test_missing_operation_id_is_reported_before_the_rules() -> None:
+    """The mock lists operations by operationId, so the rules (which read through it) wait until every one has it."""
+
+    def strip(doc: Document) -> None:
+        op = doc["paths"]["/v1/assessments/{assessment_id}"]["get"]
+        del op["summary"], op["operationId"]
+
+    [finding] = broken(strip)
+    assert (finding.pointer, finding.rule) == (f"{ASSESSMENT}/get", "operation-metadata")
+    assert "has no operationId" in finding.message and "operationId" in finding.fix
+
+
+def test_reference_the_mock_cannot_follow() -> None:
+    """openapi-spec-validator accepts a $ref into a list; the mock's resolver does not, so lint says so."""
+
+    def point_into_list(doc: Document) -> None:
+        op = doc["paths"]["/v1/assessments/{assessment_id}"]["delete"]
+        op["parameters"] = [{"$ref": "#/paths/~1v1~1assessments~1{assessment_id}/parameters/0"}]
+
+    def mutated() -> Document:
+        doc = copy.deepcopy(_API)
+        point_into_list(doc)
+        return doc
+
+    assert structural_findings(mutated()) == []
+    [finding] = broken(point_into_list)
+    assert finding.rule == "mock-reader"
+    assert finding.pointer == f"{ASSESSMENT}/delete/parameters/0/$ref"
+    assert "#/components/schemas/<Name>" in finding.fix
+
+
+def test_extension_the_mock_cannot_read() -> None:
+    def drop_key_rule(doc: Document) -> None:
+        del doc["x-idempotency"]["key"]["invalid_type"]
+        del doc["x-error-catalog"]["plain"]["not_found"]["status"]
+
+    findings = broken(drop_key_rule)
+    assert [(f.pointer, f.rule) for f in findings] == [
+        ("#/x-error-catalog", "mock-reader"),
+        ("#/x-idempotency", "mock-reader"),
+    ]
+    assert "plain_errors: it has no 'status'" in findings[0].message
+    assert "idempotency_policy: it has no 'invalid_type'" in findings[1].message
+
+
+def test_reference_cycle_is_a_finding_not_a_crash() -> None:
+    def cycle(doc: Document) -> None:
+        schemas = doc["components"]["schemas"]
+        schemas["Assessment"]["properties"]["custom_fields"] = {"$ref": "#/components/schemas/Loop"}
+        schemas["Loop"] = {"$ref": "#/components/schemas/Loop2"}
+        schemas["Loop2"] = {"$ref": "#/components/schemas/Loop"}
+
+    [finding] = broken(cycle)
+    assert (finding.pointer, finding.rule) == ("#", "openapi-spec-validator")
+    assert "leads back to itself" in finding.message
 
 
 def test_error_response_must_use_a_documented_error_body() -> None:
