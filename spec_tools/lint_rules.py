@@ -12,6 +12,7 @@ The ID-prefix rule and its exemptions live in spec_tools.lint_ids.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -247,6 +248,83 @@ def _marker_finding(doc: Document, op: Operation, ref: Any, listed: frozenset[st
     return None
 
 
+def idempotency_key_schema(doc: Document) -> Iterator[Finding]:
+    """`x-idempotency.key` and the key's header parameter state the same rules.
+
+    The mock checks keys against `x-idempotency.key` (min_length, max_length, pattern), while request
+    validators, generated clients and the docs read the header parameter's schema (minLength, maxLength,
+    pattern). Every operation the policy lists declares the header, and each declaration of it (reported
+    once where it is written) has exactly the policy's bounds and pattern.
+    """
+    if "x-idempotency" not in doc:
+        return
+    policy = spec.idempotency_policy(doc)
+    key = policy.key
+    wanted: tuple[tuple[str, str, Any], ...] = (
+        ("minLength", "min_length", key.min_length),
+        ("maxLength", "max_length", key.max_length),
+        ("pattern", "pattern", key.pattern.pattern),
+    )
+    reported: set[str] = set()
+    for op in iter_operations(doc):
+        if op.operation_id not in policy.operation_ids:
+            continue
+        declared = [(w, p) for w, p in _parameters_written(doc, op) if _is_header(p, policy.header)]
+        if not declared:
+            shared = _header_component(doc, policy.header)
+            fix = f'add `- $ref: "{shared}"` to its parameters.' if shared else "declare the header parameter."
+            yield Finding(
+                op.pointer,
+                "idempotency-key",
+                f"{op.label} is in {POLICY}/operations but declares no `{policy.header}` header parameter.",
+                fix,
+            )
+        for where, param in declared:
+            if where in reported:
+                continue
+            reported.add(where)
+            schema = resolve(doc, param.get("schema")) or {}
+            for keyword, policy_key, value in wanted:
+                stated = f"{POLICY}/key/{policy_key} is {value!r}"
+                wanted_text = f"`{keyword}: {_yaml_scalar(value)}`"
+                if keyword not in schema:
+                    yield Finding(
+                        f"{where}/schema",
+                        "idempotency-key",
+                        f"The `{policy.header}` header schema has no {keyword}; {stated}.",
+                        f"add {wanted_text}, so validators and clients reject what the mock rejects.",
+                    )
+                elif schema[keyword] != value:
+                    yield Finding(
+                        f"{where}/schema/{keyword}",
+                        "idempotency-key",
+                        f"The `{policy.header}` header schema has {keyword} {schema[keyword]!r}, but {stated}.",
+                        f"set {wanted_text}, or change both together (the mock enforces {POLICY}/key).",
+                    )
+
+
+def _parameters_written(doc: Document, op: Operation) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where written, resolved parameter) of an operation's path-level and own parameters."""
+    for base, holder in ((pointer("paths", op.path), doc["paths"][op.path]), (op.pointer, op.node)):
+        for index, raw in enumerate(holder.get("parameters") or []):
+            yield _written_at(raw, f"{base}/parameters/{index}"), resolve(doc, raw)
+
+
+def _header_component(doc: Document, header: str) -> str | None:
+    for name, raw in ((doc.get("components") or {}).get("parameters") or {}).items():
+        if _is_header(resolve(doc, raw), header):
+            return pointer("components", "parameters", name)
+    return None
+
+
+def _is_header(param: dict[str, Any], name: str) -> bool:
+    return param.get("in") == "header" and str(param.get("name", "")).lower() == name.lower()
+
+
+def _yaml_scalar(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, str) else str(value)
+
+
 def links(doc: Document) -> Iterator[Finding]:
     """Every link names an existing operationId and only parameters that operation has."""
     by_id = operations_by_id(doc)
@@ -322,6 +400,7 @@ RULES: tuple[Rule, ...] = (
     error_catalog,
     examples_match_schemas,
     idempotency_references,
+    idempotency_key_schema,
     links,
     unused_components,
     id_prefixes,

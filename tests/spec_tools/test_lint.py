@@ -180,6 +180,40 @@ def test_response_examples_are_checked_in_shared_components() -> None:
     assert any("'detail' is a required property" in f.message for f in findings)
 
 
+def test_idempotency_key_fixture_fails_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(DATA / "idempotency_key_mismatch.yaml")]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if "[idempotency-key]" in line]
+    header = "#/components/parameters/IdempotencyKey/schema"
+    assert len(lines) == 4, lines
+    assert any(f"{header}: " in line and "no minLength" in line and "add `minLength: 1`" in line for line in lines)
+    assert any(
+        f"{header}/maxLength: " in line and "maxLength 128" in line and "`maxLength: 255`" in line for line in lines
+    )
+    assert any(f"{header}/pattern: " in line and '`pattern: "^[\\\\x21-\\\\x7E]+$"`' in line for line in lines)
+    assert any(
+        "#/paths/~1v1~1others/post: " in line and '$ref: "#/components/parameters/IdempotencyKey"' in line
+        for line in lines
+    )
+
+
+def test_idempotency_key_rules_must_agree_with_the_header_schema() -> None:
+    """Our document agrees today; a change on one side only is caught where it is written."""
+
+    def narrow(doc: Document) -> None:
+        doc["x-idempotency"]["key"]["max_length"] = 64
+
+    [finding] = only(broken(narrow), "idempotency-key")
+    assert finding.pointer == "#/components/parameters/IdempotencyKey/schema/maxLength"
+    assert "maxLength 255, but #/x-idempotency/key/max_length is 64" in finding.message
+
+    def drop_header(doc: Document) -> None:
+        doc["paths"]["/v1/workflows/{workflow_name}/run"]["post"]["parameters"] = []
+
+    [finding] = only(broken(drop_header), "idempotency-key")
+    assert finding.pointer == RUN
+    assert "declares no `Idempotency-Key` header parameter" in finding.message
+
+
 def test_idempotency_references() -> None:
     def point_wrong(doc: Document) -> None:
         doc["x-idempotency"]["operations"] = ["createAssessment", "getAssessment", "runWorkflows"]
