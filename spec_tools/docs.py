@@ -120,6 +120,15 @@ def _parameter_rows(doc: Document, op: Operation) -> list[tuple[Field, str, str]
     return rows
 
 
+def _header_text(doc: Document, raw: Any) -> str:
+    """A response header's description followed by its facts, e.g. "(always sent; one of `Bearer`)"."""
+    header = resolve(doc, raw)
+    notes = ["always sent"] if header.get("required") else []
+    notes += field_notes(make_field(doc, "", header.get("schema", {}), bool(header.get("required"))))
+    text = " ".join(str(header.get("description", "")).split())
+    return f"{text} ({'; '.join(notes)})" if notes else text
+
+
 def _response_views(doc: Document, op: Operation) -> list[ResponseView]:
     views = []
     for status, raw in sorted((op.node.get("responses") or {}).items()):
@@ -127,10 +136,7 @@ def _response_views(doc: Document, op: Operation) -> list[ResponseView]:
         media = json_media(response) or {}
         schema = media.get("schema")
         examples = media_examples(media, doc)
-        headers = [
-            (str(name), " ".join(str(resolve(doc, h).get("description", "")).split()))
-            for name, h in sorted((response.get("headers") or {}).items())
-        ]
+        headers = [(str(name), _header_text(doc, raw)) for name, raw in sorted((response.get("headers") or {}).items())]
         links = [
             (
                 str(name),

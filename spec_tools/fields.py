@@ -80,6 +80,18 @@ def _scalar_facts(doc: Document, schema: Any) -> dict[str, Any]:
     }
 
 
+def is_nullable(doc: Document, schema: Any) -> bool:
+    """Whether null is allowed: ``nullable`` on the schema, or on one of its ``oneOf``/``anyOf`` options.
+
+    OpenAPI 3.0 lets ``nullable`` only stand beside a ``type``, so a union that admits null says so on an option.
+    """
+    resolved = resolve(doc, schema)
+    if not isinstance(resolved, dict):
+        return False
+    options = [*(resolved.get("oneOf") or []), *(resolved.get("anyOf") or [])]
+    return bool(resolved.get("nullable")) or any(is_nullable(doc, option) for option in options)
+
+
 def describe(doc: Document, schema: Any) -> str:
     """A property's own description, falling back to that of the component it references."""
     if isinstance(schema, dict) and schema.get("description"):
@@ -98,7 +110,7 @@ def make_field(doc: Document, name: str, schema: Any, required: bool) -> Field:
         name=name,
         type=type_label(doc, schema),
         required=required,
-        nullable=bool(resolved.get("nullable")),
+        nullable=is_nullable(doc, resolved),
         description=describe(doc, schema),
         enum=facts.get("enum"),
         pattern=facts.get("pattern"),
