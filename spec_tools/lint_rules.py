@@ -4,9 +4,10 @@ openapi-spec-validator runs first (see spec_tools.lint) and covers structure, $r
 operationIds and declared path parameters; then spec_tools.lint_reader checks that the mock's reader
 (mock_server.spec) can read the document, because these rules read every fact through it (operations,
 references, the idempotency policy, the error catalog). The rules add what neither checks. Examples are validated
-with openapi-schema-validator's OAS30Validator. Spectral's `oas` ruleset (npm) overlaps with the metadata,
-example and unused-component rules, but it would bring a Node toolchain into CI and still need custom
-JavaScript functions for the catalog, idempotency and ID rules, so all our rules stay here in Python.
+with openapi-schema-validator's OAS30Validator. Spectral (`spectral:oas`) and Redocly (`recommended`) run
+after these in `make lint-spec` (spec_tools.npm_linters); they overlap with the metadata, example and
+unused-component rules, but the catalog, idempotency, reader and ID rules would need custom JavaScript
+functions there, so our rules stay here in Python, next to the reader they check against.
 The ID-prefix rule and its exemptions live in spec_tools.lint_ids.
 """
 
