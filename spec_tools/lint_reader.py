@@ -13,6 +13,7 @@ It only runs on a document openapi-spec-validator accepts, so dangling reference
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ from spec_tools.finding import Finding
 from spec_tools.load import Document, escape_token, pointer, resolve_ref
 
 RULE = "mock-reader"
-READ_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+READ_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, re.error)
 
 
 def _reason(exc: Exception) -> str:

@@ -101,6 +101,15 @@ def test_extension_the_mock_cannot_read() -> None:
     assert "idempotency_policy: it has no 'invalid_type'" in findings[1].message
 
 
+def test_key_pattern_the_mock_cannot_compile() -> None:
+    def unbalanced(doc: Document) -> None:
+        doc["x-idempotency"]["key"]["pattern"] = "^[\\x21-\\x7E+$"
+
+    [finding] = broken(unbalanced)
+    assert (finding.pointer, finding.rule) == ("#/x-idempotency", "mock-reader")
+    assert "idempotency_policy: error: unterminated character set" in finding.message
+
+
 def test_reference_cycle_is_a_finding_not_a_crash() -> None:
     def cycle(doc: Document) -> None:
         schemas = doc["components"]["schemas"]
