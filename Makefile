@@ -41,8 +41,9 @@ contract: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m spec_tools.docs
 
+# Our rules, then Spectral and Redocly (installed from npm into spec_tools/npm/node_modules on first use).
 lint-spec: $(STAMP)
-	$(BIN)/python -m spec_tools.lint openapi/coverbase.yaml openapi/mock-control.yaml
+	$(BIN)/python -m spec_tools.lint --npm-linters openapi/coverbase.yaml openapi/mock-control.yaml
 
 spec-diff: $(STAMP)
 	$(BIN)/python -m spec_tools.diff --base $(BASE)

@@ -27,9 +27,15 @@ class CommittedError(ApiError):
 class ErrorFactory:
     """Builds errors from the document's `x-error-catalog`."""
 
-    def __init__(self, catalog: dict[str, CodedErrorSpec], plain: dict[str, tuple[int, str]]) -> None:
+    def __init__(
+        self,
+        catalog: dict[str, CodedErrorSpec],
+        plain: dict[str, tuple[int, str]],
+        challenge: dict[str, str] | None = None,
+    ) -> None:
         self._catalog = catalog
         self._plain = plain
+        self._challenge = challenge or {}  # the Unauthorized response's fixed headers (WWW-Authenticate)
 
     def coded(self, code: str, **fields: str) -> ApiError:
         entry = self._catalog[code]
@@ -46,7 +52,7 @@ class ErrorFactory:
         return ApiError(status, {"detail": detail}, headers)
 
     def unauthorized(self) -> ApiError:
-        return self.plain("invalid_api_key", {"WWW-Authenticate": "Bearer"})
+        return self.plain("invalid_api_key", dict(self._challenge))
 
     def not_found_route(self) -> ApiError:
         return self.plain("not_found")

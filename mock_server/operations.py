@@ -352,10 +352,8 @@ def compile_document(
     default_security = document.get("security", [])
     compiled: list[Operation] = []
     for op in spec.operations(document):
-        path_item = document["paths"][op.path]
-        raw_params = [*path_item.get("parameters", []), *op.raw.get("parameters", [])]
         params = []
-        for raw_param in raw_params:
+        for raw_param in spec.operation_parameters(document, op):
             param = deep_resolve(document, raw_param)
             schema = param.get("schema", {})
             params.append(

@@ -86,7 +86,11 @@ def build_runtime(
         store=store,
         clock=virtual,
         ids=the_ids,
-        errors=ErrorFactory(faults.catalog(spec.error_catalog(document), settings.faults), spec.plain_errors(document)),
+        errors=ErrorFactory(
+            faults.catalog(spec.error_catalog(document), settings.faults),
+            spec.plain_errors(document),
+            spec.fixed_response_headers(document, "Unauthorized"),
+        ),
         policy=policy,
         guard=faults.guard(IdempotencyGuard(policy, store, virtual), settings.faults),
         rehearsals=Rehearsals(the_ids),

@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 SPEC_ENV = "COVERBASE_SPEC_DIR"
+# The C loader (when PyYAML was built with libyaml) is about ten times faster; both give the same data.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def spec_dir() -> Path:
@@ -36,7 +38,7 @@ def control_spec_path() -> Path:
 @functools.lru_cache(maxsize=4)
 def _load(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        data = yaml.load(fh, Loader=_LOADER)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not an OpenAPI document")
     return data
@@ -177,3 +179,102 @@ def import_required_fields(doc: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """Base object -> the fields its import records must carry (importRecords' `x-required-fields`)."""
     ext = operation(doc, "importRecords").raw["x-required-fields"]
     return {base: tuple(fields) for base, fields in ext.items() if base != "description"}
+
+
+# Readers added for the spec tools (lint, docs, diff), which read every fact through this module.
+
+
+def parse_document(text: str, source: str) -> dict[str, Any]:
+    """A document given as text (e.g. an older version from git), parsed as `load_document` parses files."""
+    data = yaml.load(text, Loader=_LOADER)
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: not an OpenAPI document")
+    return data
+
+
+def operation_parameters(doc: dict[str, Any], op: Operation) -> list[dict[str, Any]]:
+    """The operation's parameters, resolved: its path's first, replaced by its own of the same name and location."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for raw in [*(doc["paths"][op.path].get("parameters") or []), *(op.raw.get("parameters") or [])]:
+        param = resolve(doc, raw)
+        merged[(str(param["name"]), str(param["in"]))] = param
+    return list(merged.values())
+
+
+@dataclass(frozen=True)
+class IdempotencyTerms:
+    """What `x-idempotency` states beyond the policy the mock enforces (`IdempotencyPolicy`), for the docs."""
+
+    window_start: str
+    replay_status: str
+    replay_body: str
+    replay_headers: str
+    body_mismatch: str
+    concurrency: str
+    validation_before_lookup: bool
+    reasons: tuple[tuple[str, str], ...]
+
+
+def idempotency_terms(doc: dict[str, Any]) -> IdempotencyTerms:
+    ext = doc["x-idempotency"]
+    replay = ext["replay"]
+    return IdempotencyTerms(
+        window_start=str(ext["window_start"]),
+        replay_status=str(replay["status"]),
+        replay_body=str(replay["body"]),
+        replay_headers=str(replay["headers"]),
+        body_mismatch=str(ext["body_mismatch"]),
+        concurrency=str(ext["concurrency"]),
+        validation_before_lookup=bool(ext.get("validation_before_lookup", False)),
+        reasons=tuple((str(key), str(text)) for key, text in (ext.get("reasons") or {}).items()),
+    )
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One `x-error-catalog` entry as the reference docs list it."""
+
+    group: str  # "codes", "plain" or "free_form"
+    name: str
+    status: int
+    text: str  # the message template, the plain detail or the free-form body
+    when: str | None
+
+
+def catalog_entries(doc: dict[str, Any]) -> list[CatalogEntry]:
+    """Every catalogued error with its `when`; codes and plain errors are read by `error_catalog` and `plain_errors`."""
+    catalog = doc["x-error-catalog"]
+
+    def when(entry: dict[str, Any]) -> str | None:
+        return str(entry["when"]) if "when" in entry else None
+
+    entries = [
+        CatalogEntry("codes", code, coded.status, coded.message, when(catalog["codes"][code]))
+        for code, coded in error_catalog(doc).items()
+    ]
+    entries += [
+        CatalogEntry("plain", name, status, detail, when(catalog["plain"][name]))
+        for name, (status, detail) in plain_errors(doc).items()
+    ]
+    entries += [
+        CatalogEntry("free_form", str(name), int(entry["status"]), str(entry["body"]), when(entry))
+        for name, entry in (catalog.get("free_form") or {}).items()
+    ]
+    return entries
+
+
+def error_result_bodies(doc: dict[str, Any]) -> tuple[str, ...]:
+    """Schemas a 4xx may use for a domain result instead of an error body (`x-error-catalog.result_bodies`)."""
+    return tuple(str(name) for name in doc["x-error-catalog"].get("result_bodies") or [])
+
+
+def fixed_response_headers(doc: dict[str, Any], response_name: str) -> dict[str, str]:
+    """The headers a shared response always carries with one fixed value (a one-value `enum`), e.g. the
+    401's `WWW-Authenticate: Bearer`."""
+    response = resolve(doc, doc["components"]["responses"][response_name])
+    fixed: dict[str, str] = {}
+    for name, header in (response.get("headers") or {}).items():
+        enum = resolve(doc, header).get("schema", {}).get("enum") or []
+        if len(enum) == 1:
+            fixed[name] = str(enum[0])
+    return fixed

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from mock_server.spec import resolve
 from spec_tools.fields import Field, flatten, make_field
-from spec_tools.load import Document, Operation, deref, iter_operations, json_media
+from spec_tools.load import Document, Operation, iter_operations, json_media
 
 # Policy keys that only explain; changing them changes no behaviour.
 IDEMPOTENCY_PROSE = ("description", "reasons")
@@ -137,7 +138,7 @@ def _body(doc: Document, op: Operation) -> tuple[dict[str, Any] | None, list[Fie
     raw = op.node.get("requestBody")
     if raw is None:
         return None, []
-    body = deref(doc, raw)
+    body = resolve(doc, raw)
     media = json_media(body) or {}
     return body, flatten(doc, media.get("schema")) if media.get("schema") else []
 
@@ -160,8 +161,8 @@ def _operation(old_doc: Document, new_doc: Document, old: Operation, new: Operat
         if status not in old_responses:
             yield Change(False, where, f"new response status {status}")
             continue
-        old_media = json_media(deref(old_doc, old_responses[status])) or {}
-        new_media = json_media(deref(new_doc, raw)) or {}
+        old_media = json_media(resolve(old_doc, old_responses[status])) or {}
+        new_media = json_media(resolve(new_doc, raw)) or {}
         yield from _response_fields(
             f"{where} -> {status}",
             flatten(old_doc, old_media.get("schema")) if old_media.get("schema") else [],
@@ -170,6 +171,13 @@ def _operation(old_doc: Document, new_doc: Document, old: Operation, new: Operat
 
 
 def _idempotency(old_doc: Document, new_doc: Document) -> Iterator[Change]:
+    """The two versions' `x-idempotency` compared key by key.
+
+    Deliberately not through the mock's reader: the versions compared (an older commit, a minimal document)
+    need not be readable by today's reader, and a version diff must still say what changed. Only the window
+    (shorter breaks) and the operation list (a removed operation breaks) are interpreted; any other changed
+    key is reported as breaking, verbatim.
+    """
     old, new = old_doc.get("x-idempotency"), new_doc.get("x-idempotency")
     where = "x-idempotency"
     if not isinstance(old, dict) or not isinstance(new, dict):
@@ -200,6 +208,7 @@ def _idempotency(old_doc: Document, new_doc: Document) -> Iterator[Change]:
 
 
 def _error_catalog(old_doc: Document, new_doc: Document) -> Iterator[Change]:
+    """Removed codes and changed statuses, compared as written in each version (see `_idempotency`)."""
     old = ((old_doc.get("x-error-catalog") or {}).get("codes")) or {}
     new = ((new_doc.get("x-error-catalog") or {}).get("codes")) or {}
     where = "x-error-catalog"

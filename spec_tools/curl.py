@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from spec_tools.load import Document, Operation, deref, json_media, media_examples
+from mock_server.spec import resolve
+from spec_tools.load import Document, Operation, json_media, media_examples
 
 LOCAL_BASE_URL = "http://127.0.0.1:4010"
 API_KEY = "ak_live_xxx"
@@ -27,7 +28,7 @@ def _param_example(doc: Document, param: dict[str, Any]) -> Any:
     examples = media_examples(param, doc)
     if examples:
         return examples[0][1]
-    schema = deref(doc, param.get("schema", {}))
+    schema = resolve(doc, param.get("schema", {}))
     if isinstance(schema, dict):
         for key in ("example", "default"):
             if key in schema:
@@ -79,7 +80,7 @@ def _headers(doc: Document, op: Operation, example_index: int) -> list[str]:
 def curl_examples(doc: Document, op: Operation, base_url: str = LOCAL_BASE_URL) -> list[CurlExample]:
     """One command per request body example (or one without a body); all share URL and headers."""
     url = f"curl -sS -X {op.method.upper()} {shell_quote(build_url(doc, op, base_url))}"
-    body = deref(doc, op.node.get("requestBody", {}))
+    body = resolve(doc, op.node.get("requestBody", {}))
     media = json_media(body) if isinstance(body, dict) else None
     bodies: list[tuple[str, Any]] = []
     if media is not None:
@@ -99,7 +100,7 @@ def curl_examples(doc: Document, op: Operation, base_url: str = LOCAL_BASE_URL) 
 def _example_summaries(doc: Document, media: dict[str, Any]) -> list[tuple[str, str]]:
     out = []
     for name, example in (media.get("examples") or {}).items():
-        resolved = deref(doc, example)
+        resolved = resolve(doc, example)
         if isinstance(resolved, dict) and resolved.get("summary"):
             out.append((str(name), str(resolved["summary"])))
     return out

@@ -11,6 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from mock_server.spec import resolve
 from spec_tools import curl, errors, idempotency
 from spec_tools.fields import Field, flatten, make_field
 from spec_tools.load import (
@@ -19,7 +20,6 @@ from spec_tools.load import (
     REPO_ROOT,
     Document,
     Operation,
-    deref,
     iter_operations,
     json_media,
     load_document,
@@ -120,17 +120,23 @@ def _parameter_rows(doc: Document, op: Operation) -> list[tuple[Field, str, str]
     return rows
 
 
+def _header_text(doc: Document, raw: Any) -> str:
+    """A response header's description followed by its facts, e.g. "(always sent; one of `Bearer`)"."""
+    header = resolve(doc, raw)
+    notes = ["always sent"] if header.get("required") else []
+    notes += field_notes(make_field(doc, "", header.get("schema", {}), bool(header.get("required"))))
+    text = " ".join(str(header.get("description", "")).split())
+    return f"{text} ({'; '.join(notes)})" if notes else text
+
+
 def _response_views(doc: Document, op: Operation) -> list[ResponseView]:
     views = []
     for status, raw in sorted((op.node.get("responses") or {}).items()):
-        response = deref(doc, raw)
+        response = resolve(doc, raw)
         media = json_media(response) or {}
         schema = media.get("schema")
         examples = media_examples(media, doc)
-        headers = [
-            (str(name), " ".join(str(deref(doc, h).get("description", "")).split()))
-            for name, h in sorted((response.get("headers") or {}).items())
-        ]
+        headers = [(str(name), _header_text(doc, raw)) for name, raw in sorted((response.get("headers") or {}).items())]
         links = [
             (
                 str(name),
@@ -138,7 +144,9 @@ def _response_views(doc: Document, op: Operation) -> list[ResponseView]:
                 ", ".join(f"{k} = {v}" for k, v in (link.get("parameters") or {}).items()),
                 " ".join(str(link.get("description", "")).split()),
             )
-            for name, link in ((name, deref(doc, raw_link)) for name, raw_link in (response.get("links") or {}).items())
+            for name, link in (
+                (name, resolve(doc, raw_link)) for name, raw_link in (response.get("links") or {}).items()
+            )
         ]
         views.append(
             ResponseView(
@@ -154,11 +162,11 @@ def _response_views(doc: Document, op: Operation) -> list[ResponseView]:
     return views
 
 
-def operation_view(doc: Document, op: Operation) -> OperationView:
-    body = deref(doc, op.node.get("requestBody")) if op.node.get("requestBody") else None
+def operation_view(doc: Document, op: Operation, idempotency_sentences: list[str]) -> OperationView:
+    """One operation; ``idempotency_sentences`` are the policy's, given only when the policy covers it."""
+    body = resolve(doc, op.node.get("requestBody")) if op.node.get("requestBody") else None
     media = json_media(body) if isinstance(body, dict) else None
     schema = media.get("schema") if media else None
-    policy = idempotency.policy_for(doc, op)
     return OperationView(
         operation_id=op.operation_id,
         method=op.method.upper(),
@@ -173,20 +181,26 @@ def operation_view(doc: Document, op: Operation) -> OperationView:
         body_schema=ref_name(schema) or "",
         responses=_response_views(doc, op),
         errors=errors.operation_errors(doc, op),
-        idempotency=idempotency.plain_sentences(policy) if policy else [],
+        idempotency=idempotency_sentences,
         curl=curl.curl_examples(doc, op),
     )
 
 
 def document_view(doc: Document, key: str, folder: str, source: str) -> DocumentView:
-    operations = list(iter_operations(doc))
+    operations = iter_operations(doc)
+    read = idempotency.read_policy(doc)
+    sentences = idempotency.plain_sentences(*read) if read else []
+    covered = [op.operation_id for op in operations if read and op.operation_id in read[0].operation_ids]
     declared = [(str(t.get("name")), str(t.get("description", ""))) for t in doc.get("tags") or []]
     used = sorted({str(tag) for op in operations for tag in op.node.get("tags") or []} - {n for n, _ in declared})
     tags = []
     for name, description in declared + [(name, "") for name in used]:
-        ops = [operation_view(doc, op) for op in operations if name in (op.node.get("tags") or [])]
+        ops = [
+            operation_view(doc, op, sentences if op.operation_id in covered else [])
+            for op in operations
+            if name in (op.node.get("tags") or [])
+        ]
         tags.append(TagView(name, description, f"{name}.md", ops))
-    policy = doc.get("x-idempotency") if isinstance(doc.get("x-idempotency"), dict) else None
     info = doc.get("info") or {}
     schemes = (doc.get("components") or {}).get("securitySchemes") or {}
     return DocumentView(
@@ -200,9 +214,9 @@ def document_view(doc: Document, key: str, folder: str, source: str) -> Document
         security=[(str(n), str(s.get("description", "")).strip()) for n, s in sorted(schemes.items())],
         tags=tags,
         catalog=errors.catalog_rows(doc),
-        idempotency=idempotency.plain_sentences(policy) if policy else [],
-        idempotency_operations=[str(o) for o in (policy or {}).get("operations") or []],
-        idempotency_reasons=idempotency.reasons(policy) if policy else [],
+        idempotency=sentences,
+        idempotency_operations=covered,
+        idempotency_reasons=idempotency.reasons(read[1]) if read else [],
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spec_tools.load import Document, deref, ref_name
+from mock_server.spec import resolve
+from spec_tools.load import Document, ref_name
 
 CONSTRAINT_KEYS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "minProperties")
 
@@ -32,7 +33,7 @@ class Field:
 def type_label(doc: Document, schema: Any) -> str:
     """Human-readable type such as ``string``, ``array of AssessmentStatus`` or ``string | integer``."""
     name = ref_name(schema)
-    resolved = deref(doc, schema)
+    resolved = resolve(doc, schema)
     if not isinstance(resolved, dict):
         return "any"
     if resolved.get("type") == "array":
@@ -51,7 +52,7 @@ def type_label(doc: Document, schema: Any) -> str:
 
 def wire_type(doc: Document, schema: Any) -> str:
     """The JSON type as sent on the wire, ignoring component names (``array of object``, ``string``)."""
-    resolved = deref(doc, schema)
+    resolved = resolve(doc, schema)
     if not isinstance(resolved, dict):
         return "any"
     if resolved.get("type") == "array":
@@ -64,7 +65,7 @@ def wire_type(doc: Document, schema: Any) -> str:
 
 def _scalar_facts(doc: Document, schema: Any) -> dict[str, Any]:
     """enum/pattern/prefix/constraints of a scalar or of an array's items (an ID list carries them on items)."""
-    resolved = deref(doc, schema)
+    resolved = resolve(doc, schema)
     if not isinstance(resolved, dict):
         return {}
     if resolved.get("type") == "array":
@@ -79,25 +80,37 @@ def _scalar_facts(doc: Document, schema: Any) -> dict[str, Any]:
     }
 
 
+def is_nullable(doc: Document, schema: Any) -> bool:
+    """Whether null is allowed: ``nullable`` on the schema, or on one of its ``oneOf``/``anyOf`` options.
+
+    OpenAPI 3.0 lets ``nullable`` only stand beside a ``type``, so a union that admits null says so on an option.
+    """
+    resolved = resolve(doc, schema)
+    if not isinstance(resolved, dict):
+        return False
+    options = [*(resolved.get("oneOf") or []), *(resolved.get("anyOf") or [])]
+    return bool(resolved.get("nullable")) or any(is_nullable(doc, option) for option in options)
+
+
 def describe(doc: Document, schema: Any) -> str:
     """A property's own description, falling back to that of the component it references."""
     if isinstance(schema, dict) and schema.get("description"):
         return str(schema["description"]).strip()
-    resolved = deref(doc, schema)
+    resolved = resolve(doc, schema)
     if isinstance(resolved, dict) and resolved.get("description"):
         return str(resolved["description"]).strip()
     return ""
 
 
 def make_field(doc: Document, name: str, schema: Any, required: bool) -> Field:
-    resolved = deref(doc, schema)
+    resolved = resolve(doc, schema)
     resolved = resolved if isinstance(resolved, dict) else {}
     facts = _scalar_facts(doc, schema)
     return Field(
         name=name,
         type=type_label(doc, schema),
         required=required,
-        nullable=bool(resolved.get("nullable")),
+        nullable=is_nullable(doc, resolved),
         description=describe(doc, schema),
         enum=facts.get("enum"),
         pattern=facts.get("pattern"),
@@ -112,7 +125,7 @@ def make_field(doc: Document, name: str, schema: Any, required: bool) -> Field:
 
 def _object_of(doc: Document, schema: Any) -> dict[str, Any] | None:
     """The object schema whose properties a field's children are (itself, or its array's items)."""
-    resolved = deref(doc, schema)
+    resolved = resolve(doc, schema)
     if not isinstance(resolved, dict):
         return None
     if resolved.get("type") == "array":
@@ -135,7 +148,7 @@ def flatten(doc: Document, schema: Any, prefix: str = "", seen: frozenset[str] =
         refs = _refs_along(doc, prop)
         if refs & seen:
             continue
-        resolved = deref(doc, prop)
+        resolved = resolve(doc, prop)
         is_list = isinstance(resolved, dict) and resolved.get("type") == "array"
         child_prefix = f"{field.name}[]." if is_list else f"{field.name}."
         fields.extend(flatten(doc, prop, child_prefix, seen | refs))
@@ -149,7 +162,7 @@ def _refs_along(doc: Document, schema: Any) -> frozenset[str]:
     while isinstance(node, dict):
         if isinstance(node.get("$ref"), str):
             refs.add(node["$ref"])
-        resolved = deref(doc, node)
+        resolved = resolve(doc, node)
         if not isinstance(resolved, dict) or resolved.get("type") != "array":
             break
         node = resolved.get("items")

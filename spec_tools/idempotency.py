@@ -1,26 +1,18 @@
-"""The `x-idempotency` policy of a document, put into plain sentences for the reference docs."""
+"""The `x-idempotency` policy of a document, as the mock reads it, put into plain sentences for the reference docs."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from spec_tools.load import Document, Operation, resolve_pointer
+from mock_server.spec import IdempotencyPolicy, IdempotencyTerms, idempotency_policy, idempotency_terms
+from spec_tools.load import Document
 
 SCOPE_WORDS = {"org": "the API key's organization", "method": "the HTTP method", "path": "the concrete request path"}
 
 
-def policy_for(doc: Document, op: Operation) -> dict[str, Any] | None:
-    """The policy an operation points at with ``x-idempotency``, if it is also listed in the policy's operations."""
-    ref = op.node.get("x-idempotency")
-    if not isinstance(ref, str):
+def read_policy(doc: Document) -> tuple[IdempotencyPolicy, IdempotencyTerms] | None:
+    """The document's policy and its stated terms, or None when it has no `x-idempotency`."""
+    if "x-idempotency" not in doc:
         return None
-    try:
-        policy = resolve_pointer(doc, ref)
-    except KeyError:
-        return None
-    if not isinstance(policy, dict) or op.operation_id not in (policy.get("operations") or []):
-        return None
-    return policy
+    return idempotency_policy(doc), idempotency_terms(doc)
 
 
 def _duration(seconds: int) -> str:
@@ -36,11 +28,11 @@ def _join(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _window(policy: dict[str, Any]) -> str:
-    seconds = int(policy.get("window_seconds", 0))
-    start = str(policy.get("window_start", "first_use")).replace("_", " ")
+def _window(policy: IdempotencyPolicy, terms: IdempotencyTerms) -> str:
+    seconds = policy.window_seconds
+    start = terms.window_start.replace("_", " ")
     sentence = f"A key is remembered for {_duration(seconds)} from its {start}; the window never slides."
-    if policy.get("window_boundary") == "exclusive":
+    if policy.boundary_exclusive:
         sentence += (
             f" A key first used at second T replays up to and including T + {seconds - 1};"
             f" from T + {seconds} on the same key starts a new execution."
@@ -48,73 +40,63 @@ def _window(policy: dict[str, Any]) -> str:
     return sentence
 
 
-def _replay(policy: dict[str, Any]) -> str:
-    replay = policy.get("replay") or {}
+def _replay(terms: IdempotencyTerms) -> str:
     parts = []
-    if replay.get("status") == "original":
+    if terms.replay_status == "original":
         parts.append("the original status")
-    if replay.get("body") == "original":
+    if terms.replay_body == "original":
         parts.append("the original body verbatim")
     sentence = "A replay within the window returns " + (_join(parts) or "the stored response")
     sentence += " and creates nothing new"
-    if replay.get("headers") == "none":
+    if terms.replay_headers == "none":
         sentence += "; no header marks it as a replay"
     return sentence + "."
 
 
-def _mismatch(policy: dict[str, Any]) -> str:
-    mode = policy.get("body_mismatch")
-    if mode == "replay_original":
+def _mismatch(terms: IdempotencyTerms) -> str:
+    if terms.body_mismatch == "replay_original":
         return "Reusing a key with a different body is not rejected: the original response is replayed."
-    return f"Reusing a key with a different body: `{mode}`."
+    return f"Reusing a key with a different body: `{terms.body_mismatch}`."
 
 
-def _concurrency(policy: dict[str, Any]) -> str:
-    if policy.get("concurrency") == "single_execution":
+def _concurrency(terms: IdempotencyTerms) -> str:
+    if terms.concurrency == "single_execution":
         return (
             "Concurrent requests with the same key wait for the first one and then receive its stored response,"
             " so exactly one execution happens per stored outcome."
         )
-    return f"Concurrent requests with the same key: `{policy.get('concurrency')}`."
+    return f"Concurrent requests with the same key: `{terms.concurrency}`."
 
 
-def _stored(policy: dict[str, Any]) -> str:
-    stored = policy.get("stored_statuses") or {}
-    low, high = stored.get("min"), stored.get("max")
+def _stored(policy: IdempotencyPolicy) -> str:
     return (
-        f"Only responses with a status from {low} to {high} are stored; any other outcome"
+        f"Only responses with a status from {policy.stored_min} to {policy.stored_max} are stored; any other outcome"
         " can be retried with the same key."
     )
 
 
-def _key(policy: dict[str, Any]) -> str:
-    key = policy.get("key") or {}
-    header = policy.get("header", "Idempotency-Key")
-    sentence = (
-        f"The `{header}` header is optional; without it there is no idempotency. A key is"
-        f" {key.get('min_length')} to {key.get('max_length')} characters matching `{key.get('pattern')}`"
+def _key(policy: IdempotencyPolicy) -> str:
+    key = policy.key
+    return (
+        f"The `{policy.header}` header is optional; without it there is no idempotency. A key is"
+        f" {key.min_length} to {key.max_length} characters matching `{key.pattern.pattern}`"
+        f"; an invalid key is rejected with `{key.invalid_status}` (`{key.invalid_type}`) and starts nothing."
     )
-    if "invalid_status" in key:
-        sentence += f"; an invalid key is rejected with `{key['invalid_status']}`"
-        if "invalid_type" in key:
-            sentence += f" (`{key['invalid_type']}`)"
-        sentence += " and starts nothing"
-    return sentence + "."
 
 
-def plain_sentences(policy: dict[str, Any]) -> list[str]:
+def plain_sentences(policy: IdempotencyPolicy, terms: IdempotencyTerms) -> list[str]:
     """The contract as a list of sentences, in the order an integrator needs them."""
-    scope = [SCOPE_WORDS.get(str(part), f"`{part}`") for part in policy.get("scope") or []]
+    scope = [SCOPE_WORDS.get(part, f"`{part}`") for part in policy.scope]
     sentences = [
         _key(policy),
         f"Keys are scoped to {_join(scope)}: the same key elsewhere is independent.",
-        _window(policy),
-        _replay(policy),
-        _mismatch(policy),
-        _concurrency(policy),
+        _window(policy, terms),
+        _replay(terms),
+        _mismatch(terms),
+        _concurrency(terms),
         _stored(policy),
     ]
-    if policy.get("validation_before_lookup"):
+    if terms.validation_before_lookup:
         sentences.append(
             "Authentication and request validation run before the key is looked up: a request that fails"
             " them never consumes or replays a key."
@@ -122,6 +104,6 @@ def plain_sentences(policy: dict[str, Any]) -> list[str]:
     return sentences
 
 
-def reasons(policy: dict[str, Any]) -> list[tuple[str, str]]:
+def reasons(terms: IdempotencyTerms) -> list[tuple[str, str]]:
     """The documented reasons for each decision, sorted by the policy key they explain."""
-    return sorted((str(k), " ".join(str(v).split())) for k, v in (policy.get("reasons") or {}).items())
+    return sorted((key, " ".join(text.split())) for key, text in terms.reasons)

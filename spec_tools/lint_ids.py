@@ -21,8 +21,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from mock_server.spec import resolve
 from spec_tools.finding import Finding
-from spec_tools.load import Document, deref, escape_token, iter_operations, json_media, pointer
+from spec_tools.load import Document, escape_token, iter_operations, json_media, pointer
 
 ID_NAME = re.compile(r"^(id|.+_ids?)$")
 PREFIX_PATTERN = re.compile(r"^\^([a-z][a-z0-9]*|\[a-z\]\+)_")
@@ -37,7 +38,7 @@ def _is_control_plane(doc: Document) -> bool:
 def _string_like(doc: Document, schema: dict[str, Any]) -> dict[str, Any] | None:
     """The string schema carrying an ID's facts: the field itself or its array items; None if not a string."""
     if schema.get("type") == "array":
-        items = deref(doc, schema.get("items") or {})
+        items = resolve(doc, schema.get("items") or {})
         return items if isinstance(items, dict) and items.get("type") == "string" else None
     return schema if schema.get("type") == "string" else None
 
@@ -49,7 +50,7 @@ def _walk_properties(doc: Document, schema: Any, where: str, seen: set[str]) -> 
         if ref in seen:
             return
         seen.add(ref)
-        where, schema = ref, deref(doc, schema)
+        where, schema = ref, resolve(doc, schema)
     if not isinstance(schema, dict):
         return
     for name, prop in (schema.get("properties") or {}).items():
@@ -78,14 +79,14 @@ def id_prefixes(doc: Document) -> Iterator[Finding]:
     for op in iter_operations(doc):
         base = ("paths", op.path, op.method)
         for status, raw in (op.node.get("responses") or {}).items():
-            media = json_media(deref(doc, raw)) or {}
+            media = json_media(resolve(doc, raw)) or {}
             start = pointer(*base, "responses", str(status), "content", "application/json", "schema")
             for where, name, prop in _walk_properties(doc, media.get("schema"), start, set()):
                 finding = _response_id_finding(doc, where, name, prop)
                 if finding and finding.pointer not in reported:
                     reported.add(finding.pointer)
                     yield finding
-        body = deref(doc, op.node.get("requestBody") or {})
+        body = resolve(doc, op.node.get("requestBody") or {})
         media = json_media(body) or {}
         start = pointer(*base, "requestBody", "content", "application/json", "schema")
         for where, name, prop in _walk_properties(doc, media.get("schema"), start, set()):
@@ -97,7 +98,7 @@ def id_prefixes(doc: Document) -> Iterator[Finding]:
 
 
 def _response_id_finding(doc: Document, where: str, name: str, prop: Any) -> Finding | None:
-    resolved = deref(doc, prop)
+    resolved = resolve(doc, prop)
     target = _string_like(doc, resolved) if ID_NAME.match(name) and isinstance(resolved, dict) else None
     if target is None or _prefix_of(target.get("pattern")) or resolved.get("x-external-id"):
         return None
@@ -110,7 +111,7 @@ def _response_id_finding(doc: Document, where: str, name: str, prop: Any) -> Fin
 
 
 def _request_id_finding(doc: Document, where: str, name: str, prop: Any, kind: str) -> Finding | None:
-    resolved = deref(doc, prop)
+    resolved = resolve(doc, prop)
     target = _string_like(doc, resolved) if ID_NAME.match(name) and isinstance(resolved, dict) else None
     if target is None:
         return None
@@ -142,10 +143,10 @@ def _parameter_id_findings(doc: Document, path: str, method: str, reported: set[
     for base, params in levels:
         for index, raw in enumerate(params):
             where = raw["$ref"] if isinstance(raw, dict) and isinstance(raw.get("$ref"), str) else f"{base}/{index}"
-            param = deref(doc, raw)
+            param = resolve(doc, raw)
             if not isinstance(param, dict) or where in reported:
                 continue
-            schema = deref(doc, param.get("schema") or {})
+            schema = resolve(doc, param.get("schema") or {})
             merged = {**schema, **({"x-id-prefix": param["x-id-prefix"]} if "x-id-prefix" in param else {})}
             finding = _request_id_finding(doc, where, str(param.get("name")), merged, f"{param.get('in')} parameter")
             if finding:

@@ -1,34 +1,40 @@
 """Our own lint rules for the OpenAPI documents, one function per rule, each yielding findings with a fix.
 
 openapi-spec-validator runs first (see spec_tools.lint) and covers structure, $ref resolution, unique
-operationIds and declared path parameters; these rules add what it does not check. Examples are validated
-with openapi-schema-validator's OAS30Validator. Spectral's `oas` ruleset (npm) overlaps with the metadata,
-example and unused-component rules, but it would bring a Node toolchain into CI and still need custom
-JavaScript functions for the catalog, idempotency and ID rules, so all our rules stay here in Python.
+operationIds and declared path parameters; then spec_tools.lint_reader checks that the mock's reader
+(mock_server.spec) can read the document, because these rules read every fact through it (operations,
+references, the idempotency policy, the error catalog). The rules add what neither checks. Examples are validated
+with openapi-schema-validator's OAS30Validator. Spectral (`spectral:oas`) and Redocly (`recommended`) run
+after these in `make lint-spec` (spec_tools.npm_linters); they overlap with the metadata, example and
+unused-component rules, but the catalog, idempotency, reader and ID rules would need custom JavaScript
+functions there, so our rules stay here in Python, next to the reader they check against.
 The ID-prefix rule and its exemptions live in spec_tools.lint_ids.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from openapi_schema_validator import OAS30Validator
 
+from mock_server import spec
+from mock_server.spec import resolve
 from spec_tools.errors import coded_example_codes, is_error_status
 from spec_tools.finding import Finding
 from spec_tools.lint_ids import id_prefixes
 from spec_tools.load import (
     Document,
-    deref,
+    Operation,
     escape_token,
     iter_operations,
     json_media,
     media_examples,
     operations_by_id,
     pointer,
-    resolve_pointer,
+    resolve_ref,
 )
 
 ERROR_SCHEMAS = ("CodedError", "FreeFormError", "PlainError", "ValidationError")
@@ -39,15 +45,14 @@ Rule = Callable[[Document], Iterator[Finding]]
 
 
 def operation_metadata(doc: Document) -> Iterator[Finding]:
-    """Every operation has an operationId, a summary and at least one tag declared at the top level."""
+    """Every operation has a summary and at least one tag declared at the top level.
+
+    A missing operationId is reported before the rules run (spec_tools.lint_reader): the mock needs one.
+    """
     declared = {t.get("name") for t in doc.get("tags") or [] if isinstance(t, dict)}
     for op in iter_operations(doc):
-        for key, fix in (
-            ("operationId", "add a unique camelCase operationId"),
-            ("summary", "add a one-line summary"),
-        ):
-            if not str(op.node.get(key) or "").strip():
-                yield Finding(op.pointer, "operation-metadata", f"{op.label} has no {key}.", fix + ".")
+        if not str(op.node.get("summary") or "").strip():
+            yield Finding(op.pointer, "operation-metadata", f"{op.label} has no summary.", "add a one-line summary.")
         tags = op.node.get("tags") or []
         if not tags:
             yield Finding(op.pointer, "operation-metadata", f"{op.label} has no tag.", "add one tag from `tags`.")
@@ -66,14 +71,14 @@ def _error_responses(doc: Document) -> Iterator[tuple[str, str, dict[str, Any]]]
     for op in iter_operations(doc):
         for status, raw in (op.node.get("responses") or {}).items():
             if is_error_status(str(status)):
-                yield pointer("paths", op.path, op.method, "responses", str(status)), str(status), deref(doc, raw)
+                yield pointer("paths", op.path, op.method, "responses", str(status)), str(status), resolve(doc, raw)
 
 
 def error_bodies(doc: Document) -> Iterator[Finding]:
     """Every 4xx/5xx response uses one of the documented error body schemas by reference."""
     schemas = (doc.get("components") or {}).get("schemas") or {}
     # A 4xx that carries a domain result (the Import API's all-failed 400) is declared in the catalog.
-    declared = list((doc.get("x-error-catalog") or {}).get("result_bodies") or [])
+    declared = spec.error_result_bodies(doc) if "x-error-catalog" in doc else ()
     allowed = [name for name in (*ERROR_SCHEMAS, *declared) if name in schemas]
     choices = ", ".join(allowed) or "an error schema (none of " + ", ".join(ERROR_SCHEMAS) + " is defined)"
     for where, status, response in _error_responses(doc):
@@ -92,8 +97,7 @@ def error_bodies(doc: Document) -> Iterator[Finding]:
 
 def error_catalog(doc: Document) -> Iterator[Finding]:
     """Codes in error examples are catalogued (with the same status) and every catalogued code is used."""
-    catalog = doc.get("x-error-catalog")
-    codes: dict[str, Any] = (catalog.get("codes") or {}) if isinstance(catalog, dict) else {}
+    codes = spec.error_catalog(doc) if "x-error-catalog" in doc else {}
     used: set[str] = set()
     for where, status, response in _error_responses(doc):
         for code in coded_example_codes(doc, response):
@@ -106,12 +110,12 @@ def error_catalog(doc: Document) -> Iterator[Finding]:
                     f"Error code '{code}' in the example of response {status} is not in `x-error-catalog.codes`.",
                     f"add '{code}' (status, message, when) to #/x-error-catalog/codes or fix the example's code.",
                 )
-            elif str(entry.get("status")) != status:
+            elif str(entry.status) != status:
                 yield Finding(
                     where,
                     "error-catalog",
-                    f"Error code '{code}' is catalogued with status {entry.get('status')} but used in a {status}.",
-                    f"use '{code}' only in {entry.get('status')} responses, or correct its catalogued status.",
+                    f"Error code '{code}' is catalogued with status {entry.status} but used in a {status}.",
+                    f"use '{code}' only in {entry.status} responses, or correct its catalogued status.",
                 )
     for code in codes:
         if code not in used:
@@ -133,10 +137,10 @@ def _examples(doc: Document) -> Iterator[tuple[str, Any, Any]]:
         body = op.node.get("requestBody")
         if isinstance(body, dict):
             where = _written_at(body, op.pointer + "/requestBody")
-            for media_type, media in (deref(doc, body).get("content") or {}).items():
+            for media_type, media in (resolve(doc, body).get("content") or {}).items():
                 yield from _holder_examples(doc, media, f"{where}/content/{escape_token(media_type)}")
         for status, raw in (op.node.get("responses") or {}).items():
-            response = deref(doc, raw)
+            response = resolve(doc, raw)
             where = _written_at(raw, f"{op.pointer}/responses/{status}")
             for media_type, media in (response.get("content") or {}).items():
                 yield from _holder_examples(doc, media, f"{where}/content/{escape_token(media_type)}")
@@ -153,7 +157,7 @@ def _written_at(raw: Any, inline: str) -> str:
 
 def _holder_examples(doc: Document, raw: Any, inline: str) -> Iterator[tuple[str, Any, Any]]:
     where = _written_at(raw, inline)
-    holder = deref(doc, raw)
+    holder = resolve(doc, raw)
     if not isinstance(holder, dict) or "schema" not in holder:
         return
     for name, value in media_examples(holder, doc):
@@ -181,13 +185,16 @@ def examples_match_schemas(doc: Document) -> Iterator[Finding]:
 
 
 def idempotency_references(doc: Document) -> Iterator[Finding]:
-    """`x-idempotency.operations` names existing POST operations, and each operation's pointer resolves."""
+    """`x-idempotency.operations` names existing POST operations, and exactly those point at the policy.
+
+    The mock honours `Idempotency-Key` on the operations the policy lists; an operation's own
+    `x-idempotency: "#/x-idempotency"` is the marker readers of the operation see, so the two must agree.
+    """
     by_id = operations_by_id(doc)
-    policy = doc.get("x-idempotency")
-    listed: list[Any] = (policy.get("operations") or []) if isinstance(policy, dict) else []
-    for index, name in enumerate(listed):
-        where = pointer("x-idempotency", "operations", index)
-        op = by_id.get(str(name))
+    listed = spec.idempotency_policy(doc).operation_ids if "x-idempotency" in doc else frozenset()
+    where = pointer("x-idempotency", "operations")
+    for name in sorted(listed):
+        op = by_id.get(name)
         if op is None:
             yield Finding(
                 where, "idempotency-ref", f"'{name}' is not an operationId.", "name an existing POST operation."
@@ -203,39 +210,120 @@ def idempotency_references(doc: Document) -> Iterator[Finding]:
             yield Finding(
                 op.pointer,
                 "idempotency-ref",
-                f"{op.label} is listed in #/x-idempotency/operations but does not carry `x-idempotency`.",
-                'add `x-idempotency: "#/x-idempotency"` to the operation.',
+                f"{op.label} is listed in {POLICY}/operations but does not carry `x-idempotency`.",
+                f'add `x-idempotency: "{POLICY}"` to the operation.',
             )
     for op in iter_operations(doc):
         ref = op.node.get("x-idempotency")
         if ref is None:
             continue
-        where = op.pointer + "/x-idempotency"
-        target = _top_level_target(doc, ref)
-        if target is None:
-            yield Finding(
-                where,
-                "idempotency-ref",
-                f"`x-idempotency` of {op.label} is {ref!r}, which names no top-level key of the document.",
-                'point it at the policy, e.g. "#/x-idempotency".',
-            )
-        elif op.operation_id not in (target.get("operations") or []):
-            yield Finding(
-                where,
-                "idempotency-ref",
-                f"{op.label} points at {ref} but is not in that policy's `operations` list.",
-                f"add '{op.operation_id}' to {ref}/operations or drop the operation's `x-idempotency`.",
-            )
+        finding = _marker_finding(doc, op, ref, listed)
+        if finding:
+            yield finding
 
 
-def _top_level_target(doc: Document, ref: Any) -> dict[str, Any] | None:
-    if not isinstance(ref, str) or not re.fullmatch(r"#/[^/]+", ref):
-        return None
-    try:
-        target = resolve_pointer(doc, ref)
-    except KeyError:
-        return None
-    return target if isinstance(target, dict) else None
+POLICY = "#/x-idempotency"
+
+
+def _marker_finding(doc: Document, op: Operation, ref: Any, listed: frozenset[str]) -> Finding | None:
+    where = op.pointer + "/x-idempotency"
+    if ref != POLICY:
+        try:
+            target = resolve_ref(doc, ref) if isinstance(ref, str) and re.fullmatch(r"#/[^/]+", ref) else None
+        except (KeyError, TypeError, ValueError):
+            target = None
+        named = "names no top-level key of the document" if target is None else "is not the policy the mock reads"
+        return Finding(
+            where,
+            "idempotency-ref",
+            f"`x-idempotency` of {op.label} is {ref!r}, which {named}.",
+            f'point it at the policy, "{POLICY}".',
+        )
+    if op.operation_id not in listed:
+        return Finding(
+            where,
+            "idempotency-ref",
+            f"{op.label} points at {POLICY} but is not in that policy's `operations` list.",
+            f"add '{op.operation_id}' to {POLICY}/operations or drop the operation's `x-idempotency`.",
+        )
+    return None
+
+
+def idempotency_key_schema(doc: Document) -> Iterator[Finding]:
+    """`x-idempotency.key` and the key's header parameter state the same rules.
+
+    The mock checks keys against `x-idempotency.key` (min_length, max_length, pattern), while request
+    validators, generated clients and the docs read the header parameter's schema (minLength, maxLength,
+    pattern). Every operation the policy lists declares the header, and each declaration of it (reported
+    once where it is written) has exactly the policy's bounds and pattern.
+    """
+    if "x-idempotency" not in doc:
+        return
+    policy = spec.idempotency_policy(doc)
+    key = policy.key
+    wanted: tuple[tuple[str, str, Any], ...] = (
+        ("minLength", "min_length", key.min_length),
+        ("maxLength", "max_length", key.max_length),
+        ("pattern", "pattern", key.pattern.pattern),
+    )
+    reported: set[str] = set()
+    for op in iter_operations(doc):
+        if op.operation_id not in policy.operation_ids:
+            continue
+        declared = [(w, p) for w, p in _parameters_written(doc, op) if _is_header(p, policy.header)]
+        if not declared:
+            shared = _header_component(doc, policy.header)
+            fix = f'add `- $ref: "{shared}"` to its parameters.' if shared else "declare the header parameter."
+            yield Finding(
+                op.pointer,
+                "idempotency-key",
+                f"{op.label} is in {POLICY}/operations but declares no `{policy.header}` header parameter.",
+                fix,
+            )
+        for where, param in declared:
+            if where in reported:
+                continue
+            reported.add(where)
+            schema = resolve(doc, param.get("schema")) or {}
+            for keyword, policy_key, value in wanted:
+                stated = f"{POLICY}/key/{policy_key} is {value!r}"
+                wanted_text = f"`{keyword}: {_yaml_scalar(value)}`"
+                if keyword not in schema:
+                    yield Finding(
+                        f"{where}/schema",
+                        "idempotency-key",
+                        f"The `{policy.header}` header schema has no {keyword}; {stated}.",
+                        f"add {wanted_text}, so validators and clients reject what the mock rejects.",
+                    )
+                elif schema[keyword] != value:
+                    yield Finding(
+                        f"{where}/schema/{keyword}",
+                        "idempotency-key",
+                        f"The `{policy.header}` header schema has {keyword} {schema[keyword]!r}, but {stated}.",
+                        f"set {wanted_text}, or change both together (the mock enforces {POLICY}/key).",
+                    )
+
+
+def _parameters_written(doc: Document, op: Operation) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where written, resolved parameter) of an operation's path-level and own parameters."""
+    for base, holder in ((pointer("paths", op.path), doc["paths"][op.path]), (op.pointer, op.node)):
+        for index, raw in enumerate(holder.get("parameters") or []):
+            yield _written_at(raw, f"{base}/parameters/{index}"), resolve(doc, raw)
+
+
+def _header_component(doc: Document, header: str) -> str | None:
+    for name, raw in ((doc.get("components") or {}).get("parameters") or {}).items():
+        if _is_header(resolve(doc, raw), header):
+            return pointer("components", "parameters", name)
+    return None
+
+
+def _is_header(param: dict[str, Any], name: str) -> bool:
+    return param.get("in") == "header" and str(param.get("name", "")).lower() == name.lower()
+
+
+def _yaml_scalar(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, str) else str(value)
 
 
 def links(doc: Document) -> Iterator[Finding]:
@@ -243,8 +331,8 @@ def links(doc: Document) -> Iterator[Finding]:
     by_id = operations_by_id(doc)
     for op in iter_operations(doc):
         for status, raw in (op.node.get("responses") or {}).items():
-            for name, raw_link in (deref(doc, raw).get("links") or {}).items():
-                link = deref(doc, raw_link)
+            for name, raw_link in (resolve(doc, raw).get("links") or {}).items():
+                link = resolve(doc, raw_link)
                 where = pointer("paths", op.path, op.method, "responses", str(status), "links", name)
                 target = by_id.get(str(link.get("operationId")))
                 if target is None:
@@ -282,6 +370,10 @@ def _refs(node: Any) -> Iterator[str]:
 def unused_components(doc: Document) -> Iterator[Finding]:
     """Every component is reachable from the paths (or a top-level extension) through $refs."""
     components = doc.get("components") or {}
+    # A component is read as written (not followed), so one that is itself a $ref reaches its target.
+    written = {
+        pointer("components", kind, name): node for kind in components for name, node in components[kind].items()
+    }
     roots = {key: value for key, value in doc.items() if key != "components"}
     pending = list(_refs(roots))
     reached: set[str] = set()
@@ -290,10 +382,7 @@ def unused_components(doc: Document) -> Iterator[Finding]:
         if ref in reached:
             continue
         reached.add(ref)
-        try:
-            pending.extend(_refs(resolve_pointer(doc, ref)))
-        except KeyError:
-            continue  # a dangling $ref is openapi-spec-validator's finding
+        pending.extend(_refs(written[ref] if ref in written else resolve_ref(doc, ref)))
     for kind in COMPONENT_KINDS:
         for name in components.get(kind) or {}:
             ref = pointer("components", kind, name)
@@ -312,6 +401,7 @@ RULES: tuple[Rule, ...] = (
     error_catalog,
     examples_match_schemas,
     idempotency_references,
+    idempotency_key_schema,
     links,
     unused_components,
     id_prefixes,

@@ -1,15 +1,23 @@
-"""Loading OpenAPI documents and walking their operations, parameters and local references."""
+"""The documents as the spec tools see them: read through the mock's reader (`mock_server.spec`), plus pointers.
+
+Every fact of a document - a `$ref` resolution, the operation list and each operation's parameters, the
+idempotency policy, the error catalog - has one reader, `mock_server.spec`, shared by the mock and the spec
+tools, so lint, docs and diff can never read a document differently from the mock that serves it. This module
+only adds what printing needs: JSON pointers to where something is written, and an operation's label.
+`contract_tests` keeps its own reader by design (it never imports the mock).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+from mock_server import spec
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 API_DOCUMENT = REPO_ROOT / "openapi" / "coverbase.yaml"
 CONTROL_DOCUMENT = REPO_ROOT / "openapi" / "mock-control.yaml"
@@ -18,16 +26,19 @@ Document = dict[str, Any]
 
 
 def load_document(path: Path) -> Document:
-    """Parse one YAML/JSON OpenAPI document; the root must be a mapping."""
-    return parse_document(path.read_text(encoding="utf-8"), str(path))
+    """The document in a file as the mock loads it; a copy of its cached one, so callers may change it."""
+    try:
+        return copy.deepcopy(spec.load_document(path))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
 
 
 def parse_document(text: str, source: str) -> Document:
-    # The C loader (when PyYAML was built with libyaml) is about ten times faster; both give the same data.
-    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    if not isinstance(data, dict):
-        raise ValueError(f"{source}: the document root is not a mapping")
-    return data
+    """A document given as text (an older version from git), parsed as the mock parses files."""
+    try:
+        return spec.parse_document(text, source)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{source}: not valid YAML: {' '.join(str(exc).split())}") from exc
 
 
 def escape_token(token: str) -> str:
@@ -39,32 +50,9 @@ def pointer(*parts: str | int) -> str:
     return "#" + "".join("/" + escape_token(str(part)) for part in parts)
 
 
-def resolve_pointer(doc: Document, ref: str) -> Any:
-    """The node a local reference such as ``#/components/schemas/X`` names; KeyError if it names nothing."""
-    if not ref.startswith("#"):
-        raise KeyError(f"{ref} is not a local reference")
-    node: Any = doc
-    for raw in ref[1:].split("/")[1:]:
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            raise KeyError(f"{ref} does not resolve")
-    return node
-
-
-def deref(doc: Document, node: Any) -> Any:
-    """Follow ``$ref`` chains until a node without one; cycles of pure references raise KeyError."""
-    seen: set[str] = set()
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-        ref = node["$ref"]
-        if ref in seen:
-            raise KeyError(f"{ref} is a reference cycle")
-        seen.add(ref)
-        node = resolve_pointer(doc, ref)
-    return node
+def resolve_ref(doc: Document, ref: str) -> Any:
+    """The node a local reference such as ``#/components/schemas/X`` names, followed as the mock follows it."""
+    return spec.resolve(doc, {"$ref": ref})
 
 
 def ref_name(node: Any) -> str | None:
@@ -76,10 +64,10 @@ def ref_name(node: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Operation:
-    """One operation with its path-level parameters merged in (operation-level ones win, as in OpenAPI)."""
+    """One operation of `mock_server.spec.operations`, with its resolved parameters and where it is written."""
 
     path: str
-    method: str
+    method: str  # lowercase, as written in the document
     node: dict[str, Any]
     parameters: list[dict[str, Any]] = field(default_factory=list)
 
@@ -96,24 +84,15 @@ class Operation:
         return f"{self.method.upper()} {self.path}"
 
 
-def iter_operations(doc: Document) -> Iterator[Operation]:
-    """Operations in document order."""
-    for path, item in (doc.get("paths") or {}).items():
-        if not isinstance(item, dict):
-            continue
-        path_params = [deref(doc, p) for p in item.get("parameters") or []]
-        for method in HTTP_METHODS:
-            node = item.get(method)
-            if not isinstance(node, dict):
-                continue
-            merged: dict[tuple[str, str], dict[str, Any]] = {}
-            for param in path_params + [deref(doc, p) for p in node.get("parameters") or []]:
-                merged[(str(param.get("name")), str(param.get("in")))] = param
-            yield Operation(path, method, node, list(merged.values()))
+def iter_operations(doc: Document) -> list[Operation]:
+    """Operations in document order, as the mock lists them."""
+    return [
+        Operation(op.path, op.method.lower(), op.raw, spec.operation_parameters(doc, op)) for op in spec.operations(doc)
+    ]
 
 
 def operations_by_id(doc: Document) -> dict[str, Operation]:
-    return {op.operation_id: op for op in iter_operations(doc) if op.operation_id}
+    return {op.operation_id: op for op in iter_operations(doc)}
 
 
 def media_examples(media: dict[str, Any], doc: Document) -> list[tuple[str, Any]]:
@@ -122,7 +101,7 @@ def media_examples(media: dict[str, Any], doc: Document) -> list[tuple[str, Any]
     if "example" in media:
         found.append(("example", media["example"]))
     for name, example in (media.get("examples") or {}).items():
-        resolved = deref(doc, example)
+        resolved = spec.resolve(doc, example)
         if isinstance(resolved, dict) and "value" in resolved:
             found.append((str(name), resolved["value"]))
     return found

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from spec_tools.finding import Finding
-from spec_tools.lint import lint_document, lint_file, main
+from spec_tools.lint import lint_document, lint_file, main, structural_findings
 from spec_tools.load import API_DOCUMENT, CONTROL_DOCUMENT, Document, load_document
 
 DATA = Path(__file__).parents[1] / "data" / "spec_lint"
@@ -46,15 +46,80 @@ def test_structural_errors_come_from_openapi_spec_validator(capsys: pytest.Captu
 def test_operation_metadata() -> None:
     def strip(doc: Document) -> None:
         op = doc["paths"]["/v1/assessments/{assessment_id}"]["get"]
-        del op["summary"], op["operationId"]
+        del op["summary"]
         op["tags"] = ["undeclared"]
 
     findings = only(broken(strip), "operation-metadata")
     messages = sorted(f.message for f in findings)
     assert any("has no summary" in m for m in messages)
-    assert any("has no operationId" in m for m in messages)
     assert any("'undeclared'" in m for m in messages)
     assert {f.pointer for f in findings} == {f"{ASSESSMENT}/get", f"{ASSESSMENT}/get/tags"}
+
+
+def test_missing_operation_id_is_reported_before_the_rules() -> None:
+    """The mock lists operations by operationId, so the rules (which read through it) wait until every one has it."""
+
+    def strip(doc: Document) -> None:
+        op = doc["paths"]["/v1/assessments/{assessment_id}"]["get"]
+        del op["summary"], op["operationId"]
+
+    [finding] = broken(strip)
+    assert (finding.pointer, finding.rule) == (f"{ASSESSMENT}/get", "operation-metadata")
+    assert "has no operationId" in finding.message and "operationId" in finding.fix
+
+
+def test_reference_the_mock_cannot_follow() -> None:
+    """openapi-spec-validator accepts a $ref into a list; the mock's resolver does not, so lint says so."""
+
+    def point_into_list(doc: Document) -> None:
+        op = doc["paths"]["/v1/assessments/{assessment_id}"]["delete"]
+        op["parameters"] = [{"$ref": "#/paths/~1v1~1assessments~1{assessment_id}/parameters/0"}]
+
+    def mutated() -> Document:
+        doc = copy.deepcopy(_API)
+        point_into_list(doc)
+        return doc
+
+    assert structural_findings(mutated()) == []
+    [finding] = broken(point_into_list)
+    assert finding.rule == "mock-reader"
+    assert finding.pointer == f"{ASSESSMENT}/delete/parameters/0/$ref"
+    assert "#/components/schemas/<Name>" in finding.fix
+
+
+def test_extension_the_mock_cannot_read() -> None:
+    def drop_key_rule(doc: Document) -> None:
+        del doc["x-idempotency"]["key"]["invalid_type"]
+        del doc["x-error-catalog"]["plain"]["not_found"]["status"]
+
+    findings = broken(drop_key_rule)
+    assert [(f.pointer, f.rule) for f in findings] == [
+        ("#/x-error-catalog", "mock-reader"),
+        ("#/x-idempotency", "mock-reader"),
+    ]
+    assert "plain_errors: it has no 'status'" in findings[0].message
+    assert "idempotency_policy: it has no 'invalid_type'" in findings[1].message
+
+
+def test_key_pattern_the_mock_cannot_compile() -> None:
+    def unbalanced(doc: Document) -> None:
+        doc["x-idempotency"]["key"]["pattern"] = "^[\\x21-\\x7E+$"
+
+    [finding] = broken(unbalanced)
+    assert (finding.pointer, finding.rule) == ("#/x-idempotency", "mock-reader")
+    assert "idempotency_policy: error: unterminated character set" in finding.message
+
+
+def test_reference_cycle_is_a_finding_not_a_crash() -> None:
+    def cycle(doc: Document) -> None:
+        schemas = doc["components"]["schemas"]
+        schemas["Assessment"]["properties"]["custom_fields"] = {"$ref": "#/components/schemas/Loop"}
+        schemas["Loop"] = {"$ref": "#/components/schemas/Loop2"}
+        schemas["Loop2"] = {"$ref": "#/components/schemas/Loop"}
+
+    [finding] = broken(cycle)
+    assert (finding.pointer, finding.rule) == ("#", "openapi-spec-validator")
+    assert "leads back to itself" in finding.message
 
 
 def test_error_response_must_use_a_documented_error_body() -> None:
@@ -122,6 +187,40 @@ def test_response_examples_are_checked_in_shared_components() -> None:
         "#/components/responses/AssessmentNotFound/content/application~1json/example"
     }
     assert any("'detail' is a required property" in f.message for f in findings)
+
+
+def test_idempotency_key_fixture_fails_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(DATA / "idempotency_key_mismatch.yaml")]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if "[idempotency-key]" in line]
+    header = "#/components/parameters/IdempotencyKey/schema"
+    assert len(lines) == 4, lines
+    assert any(f"{header}: " in line and "no minLength" in line and "add `minLength: 1`" in line for line in lines)
+    assert any(
+        f"{header}/maxLength: " in line and "maxLength 128" in line and "`maxLength: 255`" in line for line in lines
+    )
+    assert any(f"{header}/pattern: " in line and '`pattern: "^[\\\\x21-\\\\x7E]+$"`' in line for line in lines)
+    assert any(
+        "#/paths/~1v1~1others/post: " in line and '$ref: "#/components/parameters/IdempotencyKey"' in line
+        for line in lines
+    )
+
+
+def test_idempotency_key_rules_must_agree_with_the_header_schema() -> None:
+    """Our document agrees today; a change on one side only is caught where it is written."""
+
+    def narrow(doc: Document) -> None:
+        doc["x-idempotency"]["key"]["max_length"] = 64
+
+    [finding] = only(broken(narrow), "idempotency-key")
+    assert finding.pointer == "#/components/parameters/IdempotencyKey/schema/maxLength"
+    assert "maxLength 255, but #/x-idempotency/key/max_length is 64" in finding.message
+
+    def drop_header(doc: Document) -> None:
+        doc["paths"]["/v1/workflows/{workflow_name}/run"]["post"]["parameters"] = []
+
+    [finding] = only(broken(drop_header), "idempotency-key")
+    assert finding.pointer == RUN
+    assert "declares no `Idempotency-Key` header parameter" in finding.message
 
 
 def test_idempotency_references() -> None:
