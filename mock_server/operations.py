@@ -8,12 +8,13 @@ layer, rehearsals, the fast lane, the 404/405 mapping and the connexion adapters
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers
@@ -33,11 +34,12 @@ HandlerWrapper = Callable[[str, Handler], Handler]
 API_PACKAGE = "mock_server.api"
 CONTROL_MODULE = "mock_server.control.handlers"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+ANNOTATIONS = frozenset({"type", "description", "example", "title"})
 MODEL_ATTRIBUTES_MSG = "Input should be a valid dictionary or object to extract fields from"
 INT_PARSING_MSG = "Input should be a valid integer, unable to parse string as an integer"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Param:
     """One documented query, path or header parameter, with its compiled schema."""
 
@@ -55,6 +57,11 @@ class Param:
     @property
     def default(self) -> Any:
         return self.schema.get("default")
+
+    @functools.cached_property
+    def any_string(self) -> bool:
+        """A schema every string satisfies (path parameters arrive as strings): nothing to check."""
+        return self.schema.get("type") == "string" and not (set(self.schema) - ANNOTATIONS)
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,7 @@ class Operation:
     idempotent: bool
     not_found_code: str | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    is_async: bool = False  # only control-plane actions that wait on the outside world
 
     # --- the request rules -------------------------------------------------------------------
 
@@ -184,9 +192,9 @@ class Operation:
         """Run the handler: under the idempotency policy when the document says so and a key was sent,
         always in one transaction; then check the answer against the document."""
         key = args.headers.get(call.rt.policy.header) if self.idempotent else None
-        if inspect.iscoroutinefunction(self.handler):
+        if self.is_async:
             # Only control-plane actions that wait on the outside world (webhook delivery) are async.
-            status, body = await self.handler(call, **args.kwargs)
+            status, body = await cast("Awaitable[Outcome]", self.handler(call, **args.kwargs))
         elif key is not None:
             where = call.rt.guard.scope_for(call.org_id, call.method, call.path, self.template, key, args.body)
             status, body = await call.rt.guard.run(where, lambda: self.handler(call, **args.kwargs))
@@ -219,6 +227,8 @@ def _query_pairs(scope: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _query_values(scope: Mapping[str, Any]) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
+    if not scope.get("query_string"):
+        return values
     for name, value in _query_pairs(scope):
         values.setdefault(name, []).append(value)
     return values
@@ -249,6 +259,8 @@ def _coerce(value: str, type_: str | None) -> Any:
 
 
 def _param_problems(param: Param, value: Any, found: list[Any]) -> list[Item]:
+    if param.location == "path" and value is not None and param.any_string:
+        return []
     loc: list[str | int] = [param.location, param.name]
     if value is None:
         return [item(loc, "Field required", "missing")] if param.required else []
@@ -389,6 +401,7 @@ def compile_document(
                 idempotent=op.operation_id in idempotent,
                 not_found_code=_not_found_code(document, op.raw),
                 raw=op.raw,
+                is_async=inspect.iscoroutinefunction(handler),
             )
         )
     return compiled

@@ -99,7 +99,7 @@ def _trigger_artifacts(run: RunRecord) -> list[dict[str, str]]:
     return [
         {"artifact_type": kind, "id": run_input[key], "role": "trigger"}
         for key, kind in TRIGGER_KEYS.items()
-        if looks_like_id(run_input.get(key))
+        if key in run_input and looks_like_id(run_input[key])
     ]
 
 

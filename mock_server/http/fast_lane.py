@@ -15,7 +15,7 @@ from ..api.call import Call
 from ..auth import authenticate
 from ..errors import ApiError
 from . import responses
-from .scope import body, rehearsal, route, runtime
+from .scope import ORG, body, rehearsal, route, runtime
 
 
 class FastLane:
@@ -33,6 +33,7 @@ class FastLane:
         if org_id is None:
             await self.app(scope, receive, send)
             return
+        scope[ORG] = org_id
         try:
             args = op.validate(scope, match.params, body(scope))
         except ApiError:

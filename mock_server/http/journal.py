@@ -8,7 +8,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..auth import bearer_token, mask_key
-from .scope import REHEARSAL, runtime
+from .scope import REHEARSAL, org_id, runtime
 
 JOURNAL_BODY_LIMIT = 4096
 API_PREFIX = "/v1"
@@ -69,7 +69,7 @@ def _entry(scope: Scope, at: int, body: bytes, status: int) -> dict[str, Any]:
         "headers": headers,
         "body": _scrub(body.decode("utf-8", "replace")[:JOURNAL_BODY_LIMIT], keys),
         "status": status,
-        "org_id": rt.keys.org_for(token) if token else None,
+        "org_id": org_id(scope) or (rt.keys.org_for(token) if token else None),
         "rehearsal": slot.label() if slot is not None else None,
     }
 

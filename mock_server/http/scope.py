@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import Scope
 
@@ -17,6 +17,7 @@ ROUTE = "coverbase.route"
 BODY = "coverbase.body"
 ARGS = "coverbase.args"
 REHEARSAL = "coverbase.rehearsal"
+ORG = "coverbase.org"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +39,30 @@ class BodyInfo:
 NO_BODY = BodyInfo(b"", None)
 
 
+# Typed readers of the scope (a plain annotated assignment: these run several times per request).
+
+
 def runtime(scope: Scope) -> Runtime:
-    return cast("Runtime", scope[RUNTIME])
+    found: Runtime = scope[RUNTIME]
+    return found
 
 
 def route(scope: Scope) -> RouteMatch | None:
-    return cast("RouteMatch | None", scope.get(ROUTE))
+    found: RouteMatch | None = scope.get(ROUTE)
+    return found
 
 
 def body(scope: Scope) -> BodyInfo:
-    return cast(BodyInfo, scope.get(BODY, NO_BODY))
+    found: BodyInfo = scope.get(BODY, NO_BODY)
+    return found
 
 
 def rehearsal(scope: Scope) -> RehearsalSlot | None:
-    return cast("RehearsalSlot | None", scope.get(REHEARSAL))
+    found: RehearsalSlot | None = scope.get(REHEARSAL)
+    return found
+
+
+def org_id(scope: Scope) -> str | None:
+    """The organization the request authenticated as, once a lane has checked its key."""
+    found: str | None = scope.get(ORG)
+    return found
