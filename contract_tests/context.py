@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,6 +85,8 @@ class Context:
     check_mark: int = 0
     example_mark: int = 0
     counter: int = 0
+    # Keys and names are unique per run: a second run within the idempotency window must not replay the first.
+    nonce: str = field(default_factory=lambda: secrets.token_hex(4))
     _keys_seen: set[tuple[str, str, str | None]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -101,10 +104,15 @@ class Context:
             raise Skip("no second organization's key (--second-api-key)")
         return self.env.second_key
 
+    @property
+    def key_prefix(self) -> str:
+        """The prefix of every idempotency key, name and external ID the suite makes in this run."""
+        return f"{KEY_PREFIX}{self.seed}-{self.nonce}-"
+
     def unique(self, label: str) -> str:
         with self._lock:
             self.counter += 1
-            return f"{KEY_PREFIX}{self.seed}-{label}-{self.counter}"
+            return f"{self.key_prefix}{label}-{self.counter}"
 
     def steps(self) -> list[Exchange]:
         """Every exchange of the current example (or, outside a property, of the current check), in order."""

@@ -33,12 +33,39 @@ def fail(message: str, *replies: Reply, decision: str | None = None) -> Violatio
     return Violation(_label(message, decision), _exchanges(replies), decision=decision, script=script)
 
 
-def premise(condition: bool, what: str, *replies: Reply) -> None:
+def premise(condition: bool, what: str, *replies: Reply, script: ScriptCheck | None = None) -> None:
     """A premise the property needs (the first request created something, counts moved): a failure if not met."""
     if not condition:
         last = replies[-1] if replies else None
-        script = ScriptCheck("answer", last.exchange, last.status) if last is not None else None
+        if script is None and last is not None:
+            script = ScriptCheck("answer", last.exchange, last.status)
         raise Violation(f"could not establish {what}", _exchanges(replies), script=script)
+
+
+def premise_status(reply: Reply, expected: int, what: str, *context: Reply) -> None:
+    """The premise that `reply` answered `expected` (e.g. the first request created something: 201)."""
+    premise(
+        reply.status == expected,
+        f"{what} (expected {expected}, got {reply.status})",
+        *context,
+        reply,
+        script=ScriptCheck("status", reply.exchange, [expected]),
+    )
+
+
+def premise_delta(
+    before: Reply, after: Reply, expected: int, what: str, *context: Reply, pointer: str = "/total"
+) -> None:
+    """The premise that the integer at `pointer` moved by `expected` (e.g. a list's total counted a new run)."""
+    moved = get(after, pointer, int) - get(before, pointer, int)
+    premise(
+        moved == expected,
+        f"{what} ({pointer} moved by {moved}, not {expected})",
+        before,
+        *context,
+        after,
+        script=ScriptCheck("delta", after.exchange, expected, pointer, other=before.exchange),
+    )
 
 
 def status(reply: Reply, expected: int | list[int], what: str, *, decision: str | None = None) -> bool:
@@ -147,18 +174,19 @@ def delta(before: Reply, after: Reply, expected: int, what: str, *context: Reply
     return False
 
 
-def true(condition: bool, what: str, *replies: Reply, decision: str | None = None) -> bool:
+def true(condition: bool, what: str, *replies: Reply, decision: str | None = None, check: str | None = None) -> bool:
+    """`condition` holds; `check` is the same condition as a Python expression over the last reply's `body`,
+    `status` and `headers`, for a reproduction script to re-check (without it the script can only show the answer).
+    """
     if condition:
         return True
     last = replies[-1] if replies else None
-    judge(
-        Violation(
-            _label(what, decision),
-            _exchanges(replies),
-            decision=decision,
-            script=ScriptCheck("answer", last.exchange, last.status) if last is not None else None,
+    script = None
+    if last is not None:
+        script = (
+            ScriptCheck("expr", last.exchange, check) if check else ScriptCheck("answer", last.exchange, last.status)
         )
-    )
+    judge(Violation(_label(what, decision), _exchanges(replies), decision=decision, script=script))
     return False
 
 

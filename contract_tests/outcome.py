@@ -23,7 +23,7 @@ class Skip(Exception):
     """A check cannot run on this target; the message says why."""
 
 
-ScriptKind = Literal["status", "json", "same", "differs", "delta", "schema", "answer"]
+ScriptKind = Literal["status", "json", "same", "differs", "delta", "schema", "expr", "answer"]
 
 
 @dataclass
@@ -33,7 +33,8 @@ class ScriptCheck:
     status: the status is one of `expected` (a list); json: the value at `pointer` equals `expected`;
     same / differs: the answer (status and body, or the value at `pointer`) equals / differs from `other`'s;
     delta: the integer at `pointer` grew by `expected` from `other` to `exchange`; schema: the body (at
-    `pointer`) conforms to the JSON schema `expected`; answer: the target does not give the same
+    `pointer`) conforms to the JSON schema `expected`; expr: the Python expression `expected` over the
+    answer's `body`, `status` and `headers` holds; answer: the target does not give the same
     non-conforming answer (`expected` = the status it gave) again.
     """
 
@@ -42,6 +43,7 @@ class ScriptCheck:
     expected: Any = None
     pointer: str = ""
     other: Exchange | None = None
+    also: list[Exchange] = field(default_factory=list)  # "status": more answers held to the same rule
 
 
 class Violation(AssertionError):

@@ -123,8 +123,10 @@ def main():
     print(f"answer of step {step}: {status} {shown}")
     problems = []
     if kind == "status":
-        if status not in expected:
-            problems.append(f"status {status}, the document requires one of {expected}")
+        for n in [step, *spec.get("also", [])]:
+            got = load(n)[0]
+            if got not in expected:
+                problems.append(f"step {n} answered {got}, the document requires one of {expected}")
     elif kind == "json":
         for pointer, value in expected.items():
             got = status if pointer == "#status" else at(body, pointer)
@@ -216,9 +218,11 @@ class Script:
         self.control_plane = control_plane
         self.prefix = f"{KEY_PREFIX}{seed}-"
         self.captures: dict[str, Capture] = {}  # literal (as text) -> capture
-        self.clock: Capture | None = None  # the last clock reading
+        self.clocks: dict[int, Capture] = {}  # clock readings a clock move is relative to, by exchange
         self.numbers: dict[int, int] = {}  # id(exchange) -> step number
         self.lines: list[str] = []
+        self.pending: list[str] = []  # reads of captured values the next line needs
+        self.read: set[str] = set()  # variables already read
         self.count = 0
 
     def render(self) -> str:
@@ -235,10 +239,14 @@ class Script:
             "# Needs bash, curl and python3. Keys: $API_KEY (and $SECOND_API_KEY), never written here.",
             "set -uo pipefail",
             f'BASE_URL="${{BASE_URL:-{self.base_url}}}"',
-            ': "${API_KEY:?set API_KEY to the key of the organization under test}"',
+            'if [ -z "${API_KEY:-}" ]; then echo "set API_KEY to the key of the organization under test" >&2;'
+            " exit 2; fi",
         ]
         if any(e.key_role == "second" for e in finding.steps):
-            head.append(': "${SECOND_API_KEY:?set SECOND_API_KEY to the key of the other organization}"')
+            head.append(
+                'if [ -z "${SECOND_API_KEY:-}" ]; then echo "set SECOND_API_KEY to the key of the other organization"'
+                " >&2; exit 2; fi"
+            )
         head += [
             'RUN="r$(date +%s)$$"  # makes the idempotency keys and names of this replay new',
             'WORK="$(mktemp -d)"; export WORK; trap \'rm -rf "$WORK"\' EXIT',
@@ -249,11 +257,22 @@ class Script:
             '    echo "step $n: $method $url could not be sent" >&2; echo 000 > "$WORK/$n.status"',
             "  fi",
             '  echo "step $n: $method $url -> $(cat "$WORK/$n.status")"',
+            '  if [[ "$url" == */_mock/* && "$(cat "$WORK/$n.status")" != 2* ]]; then',
+            '    echo "the control-plane step $n failed: the replay cannot be set up" >&2; exit 2',
+            "  fi",
             "}",
-            "value() {  # value N POINTER: a value of step N's JSON answer",
-            "  python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))",
-            'for t in sys.argv[2].lstrip("/").split("/"): d = d[int(t)] if isinstance(d, list) else d[t]',
-            'print(d)\' "$WORK/$1.body" "$2"',
+            "values() {  # values N NAME POINTER ...: NAME=<value at POINTER of step N's JSON answer>, for eval",
+            "  python3 -c 'import json, shlex, sys",
+            "answer = json.load(open(sys.argv[1]))",
+            "for name, pointer in zip(sys.argv[2::2], sys.argv[3::2]):",
+            "    node = answer",
+            '    for t in pointer.lstrip("/").split("/"): node = node[int(t)] if isinstance(node, list) else node[t]',
+            '    print(f"{name}={shlex.quote(str(node))}")\' "$WORK/$1.body" "${@:2}"',
+            "}",
+            "clock_of() {  # clock_of N: the \"now\" of step N's answer (the mock's clock), read by bash itself",
+            "  local pattern='\"now\":[[:space:]]*([0-9]+)'",
+            '  if [[ "$(<"$WORK/$1.body")" =~ $pattern ]]; then echo "${BASH_REMATCH[1]}"; else',
+            '    echo "step $1 did not answer the clock: the clock move cannot be replayed" >&2; exit 2; fi',
             "}",
             "cat > \"$WORK/check.py\" <<'PYTHON'",
             HELPER.strip("\n"),
@@ -261,15 +280,43 @@ class Script:
             "",
         ]
         self.lines = head
-        if self.control_plane and not any(_path(e) == "/_mock/reset" for e in finding.steps):
+        steps = list(finding.steps)
+        if self.control_plane and not any(_path(e) == "/_mock/reset" for e in steps):
             self.lines.append("# The suite starts from the mock's fixtures: so does this replay.")
-            self.emit(Exchange("POST", self.base_url + "/_mock/reset", {}, None, 200, {}, ""))
-        for exchange in finding.steps:
+            steps.insert(0, Exchange("POST", self.base_url + "/_mock/reset", {}, None, 200, {}, ""))
+        self.plan(steps)
+        for exchange in steps:
             self.emit(exchange)
         self.lines += ["", *self.verify()]
         return "\n".join(self.lines) + "\n"
 
     # Steps.
+
+    def plan(self, steps: list[Exchange]) -> None:
+        """Which answers' values a later step or the re-check uses: only those are captured (each costs a call)."""
+        requests = [_request_text(e) for e in steps]
+        check = self.finding.script
+        expected = json.dumps(check.expected) if check is not None else ""
+        self.wanted: set[str] = set()
+        # A clock move is replayed relative to the earliest reading that still showed the same time (the one
+        # the suite computed it from): a real second ticking later in the replay then cannot shift it.
+        self.clock_readings: set[int] = set()
+        self.anchors: dict[int, Exchange] = {}
+        readings: list[Exchange] = []  # since the last move
+        for index, exchange in enumerate(steps):
+            if _is_clock_set(exchange) and readings:
+                latest = readings[-1].json()["now"]
+                anchor = next(r for r in readings if r.json()["now"] == latest)
+                self.anchors[id(exchange)] = anchor
+                self.clock_readings.add(id(anchor))
+            if _is_clock_move(exchange):
+                readings = []
+            if _reads_clock(exchange):
+                readings.append(exchange)
+            later = "".join(requests[index + 1 :]) + expected
+            for _, value in _candidates(exchange):
+                if str(value) in later:
+                    self.wanted.add(str(value))
 
     def emit(self, exchange: Exchange) -> None:
         if exchange.is_note:
@@ -292,10 +339,15 @@ class Script:
                 args += ["-H", f'"Authorization: Bearer {variable}"']
                 continue
             args += ["-H", self.substitute(Word().text(f"{name}: "), value).render()]
+        lines = []
         if exchange.body is not None:
-            self.lines.append(f"printf '%s' {self.body(exchange)} > \"$WORK/{number}.request\"")
+            lines.append(f"printf '%s' {self.body(exchange)} > \"$WORK/{number}.request\"")
             args += ["--data-binary", f'@"$WORK/{number}.request"']
-        self.lines.append("step " + " ".join(args) + f"   # the suite got {exchange.status}")
+        lines.append("step " + " ".join(args) + f"   # the suite got {exchange.status}")
+        # Values are read from earlier answers just before their first use: no call between two steps that
+        # do not need one (a clock move stays as close to the step before it as in the suite's run).
+        self.lines += self.pending + lines
+        self.pending = []
         self.capture(number, exchange)
 
     def body(self, exchange: Exchange) -> str:
@@ -304,14 +356,13 @@ class Script:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             return quote(raw.decode("latin-1"))
-        if _path(exchange) == "/_mock/clock" and self.clock is not None:
-            try:
-                change = json.loads(text)
-            except ValueError:
-                change = None
-            if isinstance(change, dict) and isinstance(change.get("set"), int):
-                delta = change["set"] - int(self.clock.value)
-                return Word().text('{"set": ').shell(f"$(({self.clock.variable} + {delta}))").text("}").render()
+        anchor = self.anchors.get(id(exchange))
+        clock = self.clocks.get(id(anchor)) if anchor is not None else None
+        if clock is not None:
+            change = json.loads(text)
+            delta = change["set"] - int(clock.value)
+            self.use(clock)
+            return Word().text('{"set": ').shell(f"$(({clock.variable} + {delta}))").text("}").render()
         return self.substitute(Word(), text).render()
 
     def substitute(self, word: Word, text: str) -> Word:
@@ -325,31 +376,38 @@ class Script:
         for match in re.finditer(pattern, text):
             word.text(text[position : match.start()])
             found = match.group(0)
-            word.shell(f"{self.prefix}${{RUN}}-" if found == self.prefix else f"${self.captures[found].variable}")
+            if found == self.prefix:
+                word.shell(f"{self.prefix}${{RUN}}-")
+            else:
+                self.use(self.captures[found])
+                word.shell(f"${self.captures[found].variable}")
             position = match.end()
         return word.text(text[position:])
 
     def capture(self, number: int, exchange: Exchange) -> None:
-        answer = exchange.json()
-        for pointer, value in _leaves(answer):
-            key = pointer.rsplit("/", 1)[-1]
-            is_id = isinstance(value, str) and ID_LITERAL.match(value) is not None
-            is_time = (
-                isinstance(value, int) and not isinstance(value, bool) and value >= MIN_TIME and TIME_KEYS.search(key)
-            )
-            if not (is_id or is_time):
-                continue
+        fresh: list[Capture] = []
+        for pointer, value in _candidates(exchange):
             literal = str(value)
-            if _path(exchange).startswith("/_mock/") and key == "now":
-                variable = f"NOW{number}"
-                self.lines.append(f'{variable}="$(value {number} {quote(pointer)})"')
-                self.clock = Capture(variable, value, number, pointer)
+            if _path(exchange).startswith("/_mock/") and pointer == "/now":
+                if id(exchange) in self.clock_readings:
+                    self.clocks[id(exchange)] = Capture(f"NOW{number}", value, number, pointer)
                 continue
-            if literal in self.captures:
+            if literal in self.captures or literal not in self.wanted:
                 continue
-            variable = f"V{len(self.captures) + 1}"
-            self.captures[literal] = Capture(variable, value, number, pointer)
-            self.lines.append(f'{variable}="$(value {number} {quote(pointer)})"')
+            capture = Capture(f"V{len(self.captures) + 1}", value, number, pointer)
+            self.captures[literal] = capture
+            fresh.append(capture)
+        if fresh:  # one call reads every value of this answer a later step uses, right after the step
+            pairs = " ".join(f"{c.variable} {quote(c.pointer)}" for c in fresh)
+            self.lines.append(f'eval "$(values {number} {pairs})"')
+            self.read.update(c.variable for c in fresh)
+
+    def use(self, capture: Capture) -> None:
+        """Read a captured clock value from its answer (once, before the line that needs it)."""
+        if capture.variable not in self.read:
+            self.read.add(capture.variable)
+            # A clock reading is read by bash itself, when the move needs it: no process between two steps.
+            self.pending.append(f'{capture.variable}="$(clock_of {capture.step})"')
 
     # The re-check.
 
@@ -365,11 +423,18 @@ class Script:
                 "expected": check.expected,
                 "pointer": check.pointer,
                 "other": self.numbers.get(id(check.other)) if check.other is not None else None,
+                "also": [self.numbers[id(e)] for e in check.also if id(e) in self.numbers],
                 "what": what,
             }
-        swaps = [f'{quote(literal)}="${c.variable}"' for literal, c in self.captures.items()]
+        expected = json.dumps(spec["expected"])
+        used = {literal: c for literal, c in self.captures.items() if literal in expected}
+        for capture in used.values():
+            self.use(capture)
+        swaps = [f'{quote(literal)}="${c.variable}"' for literal, c in used.items()]
         swaps.append(f'{quote(self.prefix)}="{self.prefix}${{RUN}}-"')
+        before, self.pending = self.pending, []
         return [
+            *before,
             "# Re-check what the suite found broken:",
             'python3 "$WORK/check.py" ' + quote(json.dumps(spec)) + " " + " ".join(swaps),
         ]
@@ -377,6 +442,39 @@ class Script:
 
 def _path(exchange: Exchange) -> str:
     return urlsplit(exchange.url).path
+
+
+def _request_text(exchange: Exchange) -> str:
+    return exchange.url + "".join(exchange.headers.values()) + (exchange.body or b"").decode("utf-8", "replace")
+
+
+def _is_clock_set(exchange: Exchange) -> bool:
+    if exchange.method != "POST" or _path(exchange) != "/_mock/clock":
+        return False
+    try:
+        change = json.loads(exchange.body or b"")
+    except ValueError:
+        return False
+    return isinstance(change, dict) and isinstance(change.get("set"), int) and not isinstance(change["set"], bool)
+
+
+def _is_clock_move(exchange: Exchange) -> bool:
+    return exchange.method == "POST" and _path(exchange) in ("/_mock/clock", "/_mock/reset")
+
+
+def _reads_clock(exchange: Exchange) -> bool:
+    answer = exchange.json()
+    return _path(exchange).startswith("/_mock/") and isinstance(answer, dict) and isinstance(answer.get("now"), int)
+
+
+def _candidates(exchange: Exchange) -> Iterator[tuple[str, Any]]:
+    """(pointer, value) of the values of an answer a later step may reuse: IDs, and Unix times of `*_at`/`now`."""
+    for pointer, value in _leaves(exchange.json()):
+        key = pointer.rsplit("/", 1)[-1]
+        is_id = isinstance(value, str) and ID_LITERAL.match(value) is not None
+        is_time = isinstance(value, int) and not isinstance(value, bool) and value >= MIN_TIME
+        if is_id or (is_time and TIME_KEYS.search(key)):
+            yield pointer, value
 
 
 def _leaves(value: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:

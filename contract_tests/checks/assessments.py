@@ -32,7 +32,7 @@ def assessments(ctx: Context) -> str:
         body = ctx.assessment_body(**extra)
         body["name"] += name_suffix
         created = ctx.create_assessment(body)
-        expect.premise(created.status == 201, f"a new assessment (expected 201, got {created.status})", created)
+        expect.premise_status(created, 201, "a new assessment")
         assessment_id = str(expect.get(created, "/id", str))
         if trigger:
             run_id = str(expect.get(created, "/workflow_run_id", str))

@@ -23,6 +23,7 @@ from schemathesis.core.failures import Failure, FailureGroup, ServerError
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.meta import TestPhase
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput, normalize_name
+from schemathesis.openapi.checks import JsonSchemaError
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
@@ -133,10 +134,11 @@ def sanitize(ctx: Context, case: Any) -> None:
     """Keep generated requests recognisable and, on a real deployment, away from workflows it was not given."""
     objects = ctx.env.objects
     if case.operation.label == "POST /v1/assessments" and isinstance(case.body, dict):
-        if isinstance(case.body.get("name"), str):
+        if isinstance(case.body.get("name"), str) and not case.body["name"].startswith(NAME_PREFIX):
             case.body["name"] = NAME_PREFIX + case.body["name"]
         if not ctx.env.control_plane and isinstance(case.body.get("trigger_workflow"), str):
             case.body["trigger_workflow"] = objects.enabled_workflow
+    _own_keys(ctx, case)
     assessment_id = (case.path_parameters or {}).get("assessment_id")
     foreign = isinstance(assessment_id, str) and assessment_id not in ctx.created.assessments
     if not ctx.env.control_plane and case.method.upper() == "DELETE" and foreign:
@@ -149,6 +151,17 @@ def sanitize(ctx: Context, case: Any) -> None:
         allowed = {objects.enabled_workflow, objects.other_enabled_workflow, objects.disabled_workflow}
         if case.path_parameters["workflow_name"] not in allowed:
             case.path_parameters["workflow_name"] = "coverbase-contract-missing-workflow"
+
+
+def _own_keys(ctx: Context, case: Any) -> None:
+    """A valid generated Idempotency-Key gets the run's own prefix: never a key of another run, or of a user."""
+    policy = ctx.policy
+    headers = case.headers or {}
+    for name, value in list(headers.items()):
+        mine = isinstance(value, str) and value.startswith(ctx.key_prefix)
+        valid = isinstance(value, str) and policy.key_pattern.fullmatch(value) is not None
+        if name.lower() == policy.header.lower() and valid and not mine:
+            headers[name] = (ctx.key_prefix + value)[: policy.key_max]
 
 
 def _scheme(ctx: Context) -> str:
@@ -190,7 +203,12 @@ class Judge:
                 decisions = request.decisions if request.only_decisions else []
             elif kinds <= set(RESPONSE_FAILURES) and answer.only_decisions:
                 decisions = answer.decisions
-        lines = [_scrub(self.ctx, f"{f.title}: {f.message}".strip().rstrip(":")) for f in failures]
+        # schemathesis' own text of a schema failure repeats the (truncated) schema; the field-level
+        # problems the classifier lists below say the same precisely.
+        lines = [
+            _scrub(self.ctx, f.title if isinstance(f, JsonSchemaError) else f"{f.title}: {f.message}".strip())
+            for f in failures
+        ]
         if request.problems:
             lines.append(f"the request breaks: {request.describe()}")
         if answer.problems:
@@ -445,11 +463,14 @@ def stateful(ctx: Context) -> str:
     judge = Judge(ctx)
     labels = _link_names(ctx, schema)
     tested = set(_tested_operations(ctx))
-    ctx.coverage.required_links = [
-        link.label for link in ctx.doc.links if link.source in tested and link.target in tested
-    ]
     failures: list[Finding] = []
     preparers = _root_preparers(ctx)
+    unreachable = {link.source for link in ctx.doc.links} - set(preparers) - (set(ctx.doc.operation_ids) - tested)
+    ctx.coverage.required_links = [
+        link.label
+        for link in ctx.doc.links
+        if link.source in tested and link.target in tested and link.source not in unreachable
+    ]
     base = schema.as_state_machine()
     roots: dict[str, Any] = {}
     for result in schema.get_all_operations():
@@ -582,7 +603,10 @@ def stateful(ctx: Context) -> str:
             break
     ctx.findings.extend(failures[:1])
     walked = len(ctx.coverage.required_links) - len(ctx.coverage.missing_links)
+    note = ""
+    if "importRecords" in unreachable:
+        note = "; the links of importRecords need an import report (import_report in --target)"
     return (
         f"{(rounds + 1) * ctx.profile.stateful_examples} scenarios of up to {ctx.profile.stateful_steps} steps;"
-        f" links walked {walked}/{len(ctx.coverage.required_links)}"
+        f" links walked {walked}/{len(ctx.coverage.required_links)}{note}"
     )

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from .. import expect
 from ..client import Reply
 from ..context import Context
-from ..outcome import Skip
+from ..outcome import ScriptCheck, Skip
 from .registry import check
 from .strategies import invalid_keys, run_inputs, valid_keys
 
@@ -49,24 +49,15 @@ def _run_of(reply: Reply) -> str:
 
 def established(ctx: Context, operation: str, first: Reply, before: Reply, *, role: str = "primary") -> Reply:
     """The premise of every property: the first request answered 201, started one run, and what it made exists."""
-    expect.premise(first.status == 201, f"a fresh {operation} (expected 201, got {first.status})", first)
+    expect.premise_status(first, 201, f"a fresh {operation}")
     after = ctx.runs_listed(role, workflow_name=ctx.env.objects.enabled_workflow)
-    moved = expect.get(after, "/total", int) - expect.get(before, "/total", int)
-    expect.premise(
-        moved == 1,
-        f"that the first {operation} started exactly one run (the list total moved by {moved})",
-        before,
-        first,
-        after,
-    )
+    expect.premise_delta(before, after, 1, f"that the first {operation} started exactly one run", first)
     run = ctx.client.request("GET", ctx.doc.path("getWorkflowRun", workflow_run_id=_run_of(first)), key=role)
-    expect.premise(
-        run.status == 200, f"that the run the first {operation} started is readable ({run.status})", first, run
-    )
+    expect.premise_status(run, 200, f"that the run the first {operation} started is readable", first)
     if operation == "createAssessment":
         assessment_id = str(expect.get(first, "/id", str))
         read = ctx.client.request("GET", ctx.doc.path("getAssessment", assessment_id=assessment_id), key=role)
-        expect.premise(read.status == 200, f"that the created assessment is readable ({read.status})", first, read)
+        expect.premise_status(read, 200, "that the created assessment is readable", first)
     return after
 
 
@@ -104,13 +95,18 @@ def snapshot(ctx: Context) -> str:
     def prop(extra: int) -> None:
         key = ctx.unique("snapshot")
         first = ctx.start_run(key=key)
-        expect.premise(first.status == 201, f"a fresh run (expected 201, got {first.status})", first)
+        expect.premise_status(first, 201, "a fresh run")
         clock.set(clock.now() + duration + extra)
         read = ctx.client.request("GET", ctx.doc.path("getWorkflowRun", workflow_run_id=_run_of(first)))
-        expect.premise(read.status == 200, f"that the run is readable ({read.status})", first, read)
+        expect.premise_status(read, 200, "that the run is readable", first)
         status = expect.get(read, "/status")
+        progressed = ScriptCheck("expr", read.exchange, f"body.get('status') != {initial!r}")
         expect.premise(
-            status != initial, f"that the run progressed once its duration passed (still {status})", first, read
+            status != initial,
+            f"that the run progressed once its duration passed (still {status})",
+            first,
+            read,
+            script=progressed,
         )
         again = ctx.start_run(key=key)
         expect.same(first, again, "a replay after the run progressed returns the original snapshot", read)
@@ -128,7 +124,7 @@ def distinct_keys(ctx: Context) -> str:
         k1, k2 = ctx.unique("a-") + k1, ctx.unique("b-") + k2
         before = ctx.runs_listed(workflow_name=workflow)
         a, b = ctx.start_run(key=k1), ctx.start_run(key=k2)
-        expect.premise(a.status == 201, f"a run with a fresh key (expected 201, got {a.status})", a)
+        expect.premise_status(a, 201, "a run with a fresh key")
         expect.status(b, 201, "a run with another fresh key")
         expect.differs(a, b, "/workflow_run_id", "two distinct keys gave the same run")
         after = ctx.runs_listed(workflow_name=workflow)
@@ -148,7 +144,7 @@ def endpoint_scope(ctx: Context) -> str:
     def prop(suffix: str) -> None:
         key = ctx.unique("scope-") + suffix
         a = ctx.start_run(key=key)
-        expect.premise(a.status == 201, f"a run with a fresh key (expected 201, got {a.status})", a)
+        expect.premise_status(a, 201, "a run with a fresh key")
         b = ctx.start_run(workflow=other, key=key)
         c = ctx.create_assessment(key=key)
         if expect.status(b, 201, "the same key on another workflow's path", decision=SCOPE):
@@ -175,7 +171,7 @@ def org_scope(ctx: Context) -> str:
     def prop(suffix: str) -> None:
         key = ctx.unique("org-") + suffix
         a = ctx.start_run(key=key)
-        expect.premise(a.status == 201, f"org A's run with a fresh key (expected 201, got {a.status})", a)
+        expect.premise_status(a, 201, "org A's run with a fresh key")
         run_id = _run_of(a)
         b = ctx.start_run(key=key, role="second", run_input={})
         expect.true(
@@ -222,7 +218,7 @@ def concurrency(ctx: Context) -> str:
             raise errors[0]
         done = [r for r in replies if r is not None]
         first = done[0]
-        expect.premise(first.status == 201, f"a run with a fresh key (expected 201, got {first.status})", *done)
+        expect.premise_status(first, 201, "a run with a fresh key", *done[1:])
         for reply in done[1:]:
             expect.same(first, reply, "concurrent same-key requests got different answers", decision=CONCURRENCY)
         after = ctx.runs_listed(workflow_name=workflow)
@@ -282,16 +278,12 @@ def not_stored_retry(ctx: Context) -> str:
         key = ctx.unique("retry-") + suffix
         bad = ctx.assessment_body(vendor_id="cbvndr_" + "0" * 32)
         rejected = ctx.create_assessment(bad, key=key)
-        expect.premise(
-            rejected.status == 400, f"a rejected request (an unknown vendor is 400, got {rejected.status})", rejected
-        )
+        expect.premise_status(rejected, 400, "a rejected request (an unknown vendor)")
         retried = ctx.create_assessment(ctx.assessment_body(), key=key)
         expect.status(retried, 201, f"a retry with the same key after a {rejected.status}", decision=STORED)
         missing = ctx.unique("missing-workflow")
         unknown = ctx.client.request("POST", ctx.run_path(missing), json_body={}, headers={policy.header: key})
-        expect.premise(
-            unknown.status == 404, f"a rejected run (an unknown workflow is 404, got {unknown.status})", unknown
-        )
+        expect.premise_status(unknown, 404, "a rejected run (an unknown workflow)")
 
     ctx.prove(prop, st.text("abcdef0123456789", min_size=1, max_size=8))
     notes.append("400 then 201 on /v1/assessments")
@@ -301,7 +293,7 @@ def not_stored_retry(ctx: Context) -> str:
         armed = ctx.client.control(
             "POST", "/_mock/rehearsals", {"kind": "dispatch_failure", "workflow_name": workflow, "count": 1}
         )
-        expect.premise(armed.status == 201, f"an armed dispatch_failure rehearsal ({armed.status})", armed)
+        expect.premise_status(armed, 201, "an armed dispatch_failure rehearsal")
         failed = ctx.start_run(key=key)
         expect.coded(
             failed,

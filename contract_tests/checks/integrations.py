@@ -156,11 +156,11 @@ def webhooks(ctx: Context) -> str:
             "/_mock/webhooks",
             json_body={"url": receiver.url, "events": ["WorkflowRun.Created"], "secret": secret},
         )
-        expect.premise(subscribed.status == 201, f"a registered receiver ({subscribed.status})", subscribed)
+        expect.premise_status(subscribed, 201, "a registered receiver")
         subscription = str(expect.get(subscribed, "/id", str))
         try:
             run = ctx.start_run()
-            expect.premise(run.status == 201, f"a new run to raise WorkflowRun.Created ({run.status})", run)
+            expect.premise_status(run, 201, "a new run to raise WorkflowRun.Created")
             deadline = time.monotonic() + RECEIVE_TIMEOUT_SECONDS
             headers: dict[str, str] = {}
             raw = b""

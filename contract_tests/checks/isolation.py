@@ -25,18 +25,16 @@ def isolation(ctx: Context) -> str:
     ctx.need_second_key()
     doc = ctx.doc
     run = ctx.start_run()
-    expect.premise(run.status == 201, f"org A's new run (expected 201, got {run.status})", run)
+    expect.premise_status(run, 201, "org A's new run")
     assessment = ctx.create_assessment()
-    expect.premise(
-        assessment.status == 201, f"org A's new assessment (expected 201, got {assessment.status})", assessment
-    )
+    expect.premise_status(assessment, 201, "org A's new assessment")
     run_id = str(expect.get(run, "/workflow_run_id", str))
     assessment_id = str(expect.get(assessment, "/id", str))
     run_path = doc.path("getWorkflowRun", workflow_run_id=run_id)
     assessment_path = doc.path("getAssessment", assessment_id=assessment_id)
     for path, what in ((run_path, "run"), (assessment_path, "assessment")):
         mine = ctx.client.request("GET", path)
-        expect.premise(mine.status == 200, f"that org A reads its new {what} ({mine.status})", mine)
+        expect.premise_status(mine, 200, f"that org A reads its new {what}")
     pairs = [
         ("GET", run_path, doc.path("getWorkflowRun", workflow_run_id="cbwr_" + secrets.token_hex(16))),
         ("GET", assessment_path, doc.path("getAssessment", assessment_id="cbqsrw_" + secrets.token_hex(16))),

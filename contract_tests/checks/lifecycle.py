@@ -23,17 +23,29 @@ def _state(ctx: Context, reply: Reply) -> dict[str, Any]:
         "steps": expect.get(reply, "/steps", list),
     }
     state["step_ids"] = [s.get("step_id") if isinstance(s, dict) else s for s in state["steps"]]
-    terminal = ctx.doc.terminal_run_statuses()
+    terminal = sorted(ctx.doc.terminal_run_statuses())
+    statuses = ctx.doc.enum("WorkflowRunStatus")
     done = state["status"] in terminal
-    expect.true(state["status"] in ctx.doc.enum("WorkflowRunStatus"), f"unknown run status {state['status']!r}", reply)
+    expect.true(
+        state["status"] in statuses,
+        f"unknown run status {state['status']!r}",
+        reply,
+        check=f"body.get('status') in {statuses!r}",
+    )
     expect.true(
         (state["completed_at"] is not None) == done,
         f"completed_at is {state['completed_at']} while the status is {state['status']}"
         " (set exactly when the status is terminal)",
         reply,
+        check=f"(body.get('completed_at') is not None) == (body.get('status') in {terminal!r})",
     )
     if done:
-        expect.true(state["completed_at"] >= state["started_at"], "completed_at before started_at", reply)
+        expect.true(
+            state["completed_at"] >= state["started_at"],
+            "completed_at before started_at",
+            reply,
+            check="body.get('completed_at') is None or body['completed_at'] >= body['started_at']",
+        )
     return state
 
 
@@ -45,7 +57,7 @@ def lifecycle(ctx: Context) -> str:
 
     def prop(steps: list[int]) -> None:
         created = ctx.start_run()
-        expect.premise(created.status == 201, f"a new run (expected 201, got {created.status})", created)
+        expect.premise_status(created, 201, "a new run")
         path = ctx.doc.path("getWorkflowRun", workflow_run_id=str(expect.get(created, "/workflow_run_id", str)))
         previous: dict[str, Any] | None = None
         replies: list[Reply] = [created]

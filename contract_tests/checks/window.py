@@ -39,7 +39,7 @@ def window(ctx: Context) -> str:
         first = create(operation, key)
         if clock.now() != t0:
             return False
-        expect.premise(first.status == 201, f"a fresh {operation} (expected 201, got {first.status})", first)
+        expect.premise_status(first, 201, f"a fresh {operation}")
         if clock.set(t0 + policy.last_replay_offset) != t0 + policy.last_replay_offset:
             return False
         before = ctx.runs_listed(workflow_name=workflow)
