@@ -223,6 +223,14 @@ def concurrency(ctx: Context) -> str:
             expect.same(first, reply, "concurrent same-key requests got different answers", decision=CONCURRENCY)
         after = ctx.runs_listed(workflow_name=workflow)
         moved = expect.get(after, "/total", int) - expect.get(before, "/total", int)
+        expect.premise(
+            moved >= 1,
+            f"that {parallel} requests with a fresh key started a run (the list total moved by {moved})",
+            before,
+            *done,
+            after,
+            script=ScriptCheck("delta", after.exchange, 1, "/total", other=before.exchange),
+        )
         expect.equal(
             moved,
             1,
