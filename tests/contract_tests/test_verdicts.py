@@ -12,7 +12,8 @@ from contract_tests.document import Document
 from contract_tests.outcome import Status
 from contract_tests.report import junit, summary
 from contract_tests.runner import Options, Run, run_suite
-from mock_server.app import create_app
+from mock_server.app import build_runtime, create_app
+from mock_server.runtime import Settings
 from tests.support import hostile, stateless
 from tests.support.api import ORG1_CONTROL_SET, ORG1_KEY, ORG1_SERVICE, ORG1_VENDOR, ORG2_KEY
 from tests.support.tamper import Tamper
@@ -177,3 +178,26 @@ def test_no_check_crashes_on_a_hostile_target(tmp_path: Path, mode: str, control
     assert pairs >= 10, "every failing operation/mode pair is its own finding"
     assert f"[{pairs}/{pairs}]" in text, "the text report shows every pair"
     assert (tmp_path / "junit.xml").read_text().count("[") >= pairs
+
+
+def _detail_as_string(method: str, path: str, status: int, body: Any) -> tuple[int, Any] | None:
+    if path == "/v1/workflows/runs" and status == 422:
+        return 422, {"detail": "limit is out of range"}
+    return None
+
+
+def test_a_422_with_a_string_detail_is_a_violation_not_a_crash(tmp_path: Path) -> None:
+    """The crash: list_runs raised AttributeError on `{"detail": "..."}`; it now reports what it expected."""
+    run = suite(Tamper(create_app(), _detail_as_string), tmp_path, ["list_runs"])
+    result = run.results[0]
+    assert result.status is Status.FAILED and not result.crashed
+    assert result.failures[0].message == "the 422 for limit=0 names loc ['query', 'limit']"
+
+
+def test_the_stateful_reproduction_ends_with_the_failing_request(tmp_path: Path) -> None:
+    app = create_app(build_runtime(settings=Settings(faults=frozenset({"created_run_sometimes_unreadable"}))))
+    run = suite(app, tmp_path, ["stateful_links"])
+    finding = run.results[0].failures[0]
+    assert "not readable right after creation" in finding.message, finding.message
+    assert finding.steps[-1] is finding.evidence[-1], "the last step shown is the failing read, not a later one"
+    assert finding.steps[-1].method == "GET" and finding.steps[-1].status == 404
