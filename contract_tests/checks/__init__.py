@@ -17,6 +17,7 @@ MODULES = (
     "list_runs",
     "integrations",
     "conformance",
+    "stateful",
     "readable",
 )
 
