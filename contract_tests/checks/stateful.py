@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+import requests
 from hypothesis import seed
 from hypothesis.stateful import Bundle
 from schemathesis.core.failures import FailureGroup
@@ -243,13 +245,20 @@ def stateful(ctx: Context) -> str:
             Machine.run(settings=run_settings)
         except (FailureGroup, AssertionError):
             pass  # recorded by validate_response
+        except (requests.RequestException, httpx.HTTPError, OSError) as exc:  # the target stopped answering
+            if not failures:
+                failures.append(
+                    Finding(
+                        "failure", f"the target broke the exchange: {type(exc).__name__}: {exc}", steps=ctx.steps()[-5:]
+                    )
+                )
         except Exception as exc:  # the suite could not interpret an answer: a bug of the suite, never a pass
             if not failures:
                 failures.append(
                     Finding(
                         "failure",
-                        f"the stateful scenarios crashed ({type(exc).__name__}: {exc});"
-                        " this is a bug of coverbase-contract",
+                        f"the stateful scenarios crashed ({type(exc).__name__}: {exc}); this is a bug of"
+                        " coverbase-contract",
                         steps=ctx.steps()[-5:],
                         crashed=True,
                     )
