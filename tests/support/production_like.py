@@ -102,13 +102,14 @@ class ProductionLike:
                 Route("/v1/import/{report}", self.import_records, methods=["POST"]),
             ]
         )
-        self.app.add_exception_handler(ApiError, self._error)  # type: ignore[arg-type]
-        self.app.add_exception_handler(404, self._http_error)  # type: ignore[arg-type]
-        self.app.add_exception_handler(405, self._http_error)  # type: ignore[arg-type]
+        self.app.add_exception_handler(ApiError, self._error)
+        self.app.add_exception_handler(404, self._http_error)
+        self.app.add_exception_handler(405, self._http_error)
 
     # Plumbing, as FastAPI does it.
 
-    async def _error(self, request: Request, exc: ApiError) -> Response:
+    async def _error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse({"detail": exc.detail}, exc.status, headers=headers)
 
@@ -201,7 +202,7 @@ class ProductionLike:
             "input": run_input,
             "sequence": self.sequence,
         }
-        org.runs[run["workflow_run_id"]] = run
+        org.runs[str(run["workflow_run_id"])] = run
         return {k: run[k] for k in ("workflow_run_id", "workflow_name", "status", "started_at", "input")}
 
     @staticmethod
@@ -224,7 +225,7 @@ class ProductionLike:
     async def list_runs(self, request: Request) -> Response:
         org = self.org(request)
         query = request.query_params
-        numbers = {}
+        numbers: dict[str, int | None] = {}
         for name, low, high, default in (
             ("limit", 1, 500, 100),
             ("offset", 0, None, 0),
@@ -257,14 +258,14 @@ class ProductionLike:
                 )
             numbers[name] = value
         statuses = query.getlist("status")
-        for index, value in enumerate(statuses):
-            if value not in RUN_STATUSES:
+        for index, status in enumerate(statuses):
+            if status not in RUN_STATUSES:
                 raise invalid(
                     {
                         "type": "enum",
                         "loc": ["query", "status", index],
                         "msg": "Input should be a status",
-                        "input": value,
+                        "input": status,
                     }
                 )
         workflow = query.get("workflow_name")
@@ -279,13 +280,14 @@ class ProductionLike:
             and (numbers["created_at_before"] is None or r["started_at"] <= numbers["created_at_before"])
         ]
         runs.sort(key=lambda r: (r["started_at"], r["sequence"]), reverse=True)
-        page = runs[numbers["offset"] : numbers["offset"] + numbers["limit"]]
+        offset, limit = int(numbers["offset"] or 0), int(numbers["limit"] or 100)
+        page = runs[offset : offset + limit]
         return JSONResponse(
             {
                 "data": [{**self.run_view(r), "step_count": 0} for r in page],
                 "total": len(runs),
-                "limit": numbers["limit"],
-                "offset": numbers["offset"],
+                "limit": limit,
+                "offset": offset,
             }
         )
 
@@ -421,6 +423,7 @@ class ProductionLike:
                         }
                     )
                     continue
+                assert isinstance(external, str)
                 seen.add(external)
                 action = "updated" if external in org.imported else "created"
                 if action == "created":
