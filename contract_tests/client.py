@@ -6,6 +6,7 @@ import json
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -37,11 +38,25 @@ class ApiClient:
         self.journal: list[Exchange] = []
         self._lock = threading.Lock()
 
+    def relative(self, url: str) -> str:
+        """The path of `url` below the base URL (the document's paths), without the query."""
+        path = urlsplit(url).path
+        base = urlsplit(self.base_url).path.rstrip("/")
+        return path[len(base) :] if base and path.startswith(base) else path
+
     def mark(self) -> int:
         return len(self.journal)
 
     def since(self, mark: int) -> list[Exchange]:
         return self.journal[mark:]
+
+    def record(self, exchange: Exchange) -> None:
+        """Add an exchange sent by another client (schemathesis) or a note of a non-HTTP step."""
+        with self._lock:
+            self.journal.append(exchange)
+
+    def note(self, text: str) -> None:
+        self.record(Exchange.note(text))
 
     def request(
         self,

@@ -6,11 +6,15 @@ import copy
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import yaml
+
+from . import decisions
+from .decisions import Decision
 
 SPEC_ENV = "COVERBASE_SPEC_DIR"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
@@ -66,17 +70,37 @@ class CodedError:
         return {"detail": {"code": self.code, "message": self.message.format(**fields) if fields else self.message}}
 
 
+@dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: a `status` answer of `source` feeds `target` (named `name` in the document)."""
+
+    source: str
+    status: str
+    name: str
+    target: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.source} -[{self.status} {self.name}]-> {self.target}"
+
+
 class Document:
-    """Read-only view of coverbase.yaml."""
+    """Read-only view of coverbase.yaml; everything derived from it is computed once."""
 
     def __init__(self, raw: dict[str, Any], path: Path | None = None) -> None:
         self.raw = raw
         self.source = path
         self._ops: dict[str, tuple[str, str, dict[str, Any]]] = {}
+        self._routes: list[tuple[str, re.Pattern[str], str]] = []
         for template, item in raw.get("paths", {}).items():
             for method in HTTP_METHODS:
                 if method in item:
-                    self._ops[item[method]["operationId"]] = (method.upper(), template, item[method])
+                    op_id = item[method]["operationId"]
+                    self._ops[op_id] = (method.upper(), template, item[method])
+                    regex = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
+                    self._routes.append((method.upper(), regex, op_id))
+        # Literal paths win over templated ones (/v1/workflows/runs before /v1/workflows/runs/{id}).
+        self._routes.sort(key=lambda route: route[1].pattern.count("[^/]+"))
 
     @classmethod
     def load(cls, path: Path | None = None) -> Document:
@@ -104,7 +128,77 @@ class Document:
         """The concrete path of an operation, its parameters percent-encoded."""
         return re.sub(r"\{([^}]+)\}", lambda m: quote(params[m.group(1)], safe=""), self.template(operation_id))
 
-    def idempotency(self) -> IdempotencyPolicy:
+    def operation_at(self, method: str, path: str) -> str | None:
+        """The operationId serving `method path` (a concrete path, no query), or None."""
+        for verb, regex, op_id in self._routes:
+            if verb == method.upper() and regex.match(path):
+                return op_id
+        return None
+
+    @cached_property
+    def decisions(self) -> dict[str, Decision]:
+        return decisions.collect(self.raw)
+
+    def decision(self, decision_id: str) -> Decision | None:
+        return self.decisions.get(decision_id)
+
+    @cached_property
+    def links(self) -> list[Link]:
+        """Every link the document declares, in document order."""
+        found = []
+        for op_id, (_, _, node) in self._ops.items():
+            for status, response in (node.get("responses") or {}).items():
+                for name, link in (self.resolve(response).get("links") or {}).items():
+                    found.append(Link(op_id, str(status), str(name), str(link.get("operationId"))))
+        return found
+
+    def resolve(self, node: Any) -> Any:
+        """`node` with its top-level $ref followed (repeatedly)."""
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            node = self.pointer(node["$ref"])
+        return node
+
+    def pointer(self, ref: str) -> Any:
+        node: Any = self.raw
+        for token in ref.lstrip("#/").split("/"):
+            node = node[token.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def path_values(self, operation_id: str, path: str) -> dict[str, str]:
+        """The path parameters of a concrete `path` of the operation, percent-decoded."""
+        names = re.findall(r"\{([^}]+)\}", self.template(operation_id))
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(self.template(operation_id))) + "$"
+        match = re.match(pattern, path)
+        return {name: unquote(value) for name, value in zip(names, match.groups(), strict=True)} if match else {}
+
+    def operation(self, operation_id: str) -> dict[str, Any]:
+        return self._ops[operation_id][2]
+
+    def response_schema(self, operation_id: str, status: int) -> dict[str, Any] | None:
+        """The JSON schema of the documented `status` answer (by exact code, then NXX, then default)."""
+        responses = self.operation(operation_id).get("responses") or {}
+        for key in (str(status), f"{str(status)[0]}XX", "default"):
+            if key in responses:
+                media = (self.resolve(responses[key]).get("content") or {}).get("application/json") or {}
+                schema = media.get("schema")
+                return self.resolve(schema) if isinstance(schema, dict) else None
+        return None
+
+    def parameters(self, operation_id: str) -> list[dict[str, Any]]:
+        """Path-level and operation-level parameters, resolved."""
+        _, template, node = self._ops[operation_id]
+        item = self.raw["paths"][template]
+        return [self.resolve(p) for p in [*(item.get("parameters") or []), *(node.get("parameters") or [])]]
+
+    def request_schema(self, operation_id: str) -> dict[str, Any] | None:
+        body = self.resolve(self.operation(operation_id).get("requestBody") or {})
+        media = (body.get("content") or {}).get("application/json") or {}
+        schema = media.get("schema")
+        return self.resolve(schema) if isinstance(schema, dict) else None
+
+    @cached_property
+    def policy(self) -> IdempotencyPolicy:
+        """The `x-idempotency` policy, parsed once."""
         ext = self.raw["x-idempotency"]
         key = ext["key"]
         return IdempotencyPolicy(

@@ -10,7 +10,8 @@ import httpx
 import yaml
 
 from .client import ApiClient
-from .clocks import ClockControl, ControlPlaneClock
+from .clocks import ClockControl, ControlPlaneClock, TargetTime, TrackedClock
+from .outcome import Violation
 
 
 class ConfigError(Exception):
@@ -74,8 +75,17 @@ def has_control_plane(client: ApiClient) -> bool:
     return reply.status == 200 and isinstance(reply.body, dict) and reply.body.get("status") == "ok"
 
 
-def objects_from_fixtures(fixtures: dict[str, Any], api_key: str) -> tuple[TargetObjects, str | None]:
+def objects_from_fixtures(fixtures: Any, api_key: str) -> tuple[TargetObjects, str | None]:
     """The primary key's org objects and a key of another org, from /_mock/fixtures."""
+    try:
+        return _objects_from_fixtures(fixtures, api_key)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise ConfigError(
+            f"/_mock/fixtures does not describe the fixtures as expected ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _objects_from_fixtures(fixtures: Any, api_key: str) -> tuple[TargetObjects, str | None]:
     orgs = fixtures.get("orgs", [])
     mine = next((o for o in orgs if api_key in o.get("api_keys", [])), None)
     if mine is None:
@@ -109,6 +119,7 @@ def discover(
     target_file: Path | None,
     second_key: str | None,
     clock: ClockControl | None,
+    target_time: TargetTime | None = None,
 ) -> Environment:
     """Preflight: reachable, key accepted, objects known; then which controls the target offers."""
     try:
@@ -120,15 +131,20 @@ def discover(
     if auth.status != 200:
         raise ConfigError(f"/v1/utils/authtest answered {auth.status}, not 200: is this a Coverbase API base URL?")
     control = has_control_plane(client)
+    target_time = target_time or TargetTime(0)
     if control:
         reset = client.control("POST", "/_mock/reset")
         if reset.status != 200:
             raise ConfigError(f"/_mock/reset answered {reset.status}")
+        if isinstance(reset.body, dict) and isinstance(reset.body.get("now"), int):
+            target_time.observe(reset.body["now"])
     if target_file is not None:
         objects = load_target_file(target_file)
     elif control:
-        fixtures = client.control("GET", "/_mock/fixtures").body
-        objects, fixture_second = objects_from_fixtures(fixtures, client.keys["primary"])
+        fixtures = client.control("GET", "/_mock/fixtures")
+        if fixtures.status != 200:
+            raise ConfigError(f"/_mock/fixtures answered {fixtures.status}")
+        objects, fixture_second = objects_from_fixtures(fixtures.body, client.keys["primary"])
         second_key = second_key or fixture_second
     else:
         raise ConfigError("this target serves no /_mock/ control plane: name its objects with --target FILE")
@@ -144,4 +160,10 @@ def discover(
             raise ConfigError(f"workflow {name!r} named by the target does not exist ({reply.status})")
     if clock is None and control:
         clock = ControlPlaneClock(client)
+    if clock is not None:
+        clock = TrackedClock(clock, target_time, client)
+        try:
+            clock.now()
+        except Violation as exc:
+            raise ConfigError(str(exc)) from None
     return Environment(objects=objects, second_key=second_key, clock=clock, control_plane=control)

@@ -395,6 +395,98 @@ def unused_components(doc: Document) -> Iterator[Finding]:
                 )
 
 
+DECISION_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+DECISION_KEYS = {"id", "rule", "production", "keywords", "applies_to"}
+
+
+def _decision_markers(node: Any, where: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """(path of the holder, value of its x-decision) for every marker in the document."""
+    if isinstance(node, dict):
+        if "x-decision" in node:
+            yield where, node["x-decision"]
+        for key, value in node.items():
+            if key != "x-decision":
+                yield from _decision_markers(value, (*where, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _decision_markers(value, (*where, index))
+
+
+def decision_markers(doc: Document) -> Iterator[Finding]:
+    """Every x-decision is an object {id, rule, production?, keywords?, applies_to?} (or a list of them) with a
+    unique kebab-case id and a one-line rule; applies_to names a key of the extension that holds the marker."""
+    seen: dict[str, str] = {}
+    for where, value in _decision_markers(doc):
+        holder = resolve_pointer(doc, pointer(*where)) if where else doc
+        entries = value if isinstance(value, list) else [value]
+        for index, entry in enumerate(entries):
+            at = pointer(*where, "x-decision", *([index] if isinstance(value, list) else []))
+            if not isinstance(entry, dict):
+                yield Finding(
+                    at,
+                    "decision-marker",
+                    "An x-decision is not an object.",
+                    "write {id: <kebab-case>, rule: <one line>} (a list of them for several Decisions).",
+                )
+                continue
+            unknown = sorted(set(entry) - DECISION_KEYS)
+            if unknown:
+                yield Finding(
+                    at,
+                    "decision-marker",
+                    f"Unknown key(s) {', '.join(unknown)} in an x-decision.",
+                    f"use only {', '.join(sorted(DECISION_KEYS))}.",
+                )
+            marker_id = entry.get("id")
+            if not isinstance(marker_id, str) or not DECISION_ID.fullmatch(marker_id):
+                yield Finding(
+                    at,
+                    "decision-marker",
+                    f"x-decision id {marker_id!r} is not kebab-case.",
+                    "give it an id like 'idempotency-key-format' (lowercase words joined by '-').",
+                )
+            elif marker_id in seen:
+                yield Finding(
+                    at,
+                    "decision-marker",
+                    f"x-decision id '{marker_id}' is also used at {seen[marker_id]}.",
+                    "give each Decision its own id.",
+                )
+            else:
+                seen[marker_id] = at
+            rule = entry.get("rule")
+            if not isinstance(rule, str) or not rule.strip() or "\n" in rule.strip():
+                yield Finding(
+                    at,
+                    "decision-marker",
+                    "An x-decision has no one-line rule.",
+                    "state what was decided in one line under `rule`.",
+                )
+            if "production" in entry and not (isinstance(entry["production"], str) and entry["production"].strip()):
+                yield Finding(
+                    at,
+                    "decision-marker",
+                    "x-decision production is not a sentence.",
+                    "say what production's stack does by default, or leave `production` out.",
+                )
+            keywords = entry.get("keywords", [])
+            if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords):
+                yield Finding(
+                    at,
+                    "decision-marker",
+                    "x-decision keywords is not a list of names.",
+                    "list the JSON-Schema keywords (or request problems) the Decision governs.",
+                )
+            applies_to = entry.get("applies_to")
+            if applies_to is not None and (not isinstance(holder, dict) or applies_to not in holder):
+                yield Finding(
+                    at,
+                    "decision-marker",
+                    f"x-decision applies_to '{applies_to}' names no key of its holder.",
+                    "name the key of the extension the Decision governs, or leave `applies_to` out.",
+                )
+
+
 RULES: tuple[Rule, ...] = (
     operation_metadata,
     error_bodies,
@@ -405,6 +497,7 @@ RULES: tuple[Rule, ...] = (
     links,
     unused_components,
     id_prefixes,
+    decision_markers,
 )
 
 

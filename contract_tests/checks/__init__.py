@@ -1,43 +1,27 @@
-"""The catalogue of checks, in the order they run."""
+"""The catalogue of checks: each module registers its checks with `@check`; MODULES sets the run order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
 
-from ..context import Context
+from .registry import Check, catalogue, check
 
+# Imported eagerly, in this order: the catalogue runs the checks of each module in the order they are declared.
+MODULES = (
+    "idempotency",
+    "window",
+    "lifecycle",
+    "assessments",
+    "errors",
+    "isolation",
+    "list_runs",
+    "integrations",
+    "conformance",
+    "stateful",
+    "readable",
+)
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    description: str
-    run: Callable[[Context], str | None]
+for _module in MODULES:
+    importlib.import_module(f"{__name__}.{_module}")
 
-
-def catalogue() -> list[Check]:
-    from . import (
-        assessments,
-        conformance,
-        errors,
-        idempotency,
-        integrations,
-        isolation,
-        lifecycle,
-        list_runs,
-        readable,
-        window,
-    )
-
-    return [
-        *idempotency.CHECKS,
-        *window.CHECKS,
-        *lifecycle.CHECKS,
-        *assessments.CHECKS,
-        *errors.CHECKS,
-        *isolation.CHECKS,
-        *list_runs.CHECKS,
-        *integrations.CHECKS,
-        *conformance.CHECKS,
-        *readable.CHECKS,
-    ]
+__all__ = ["MODULES", "Check", "catalogue", "check"]

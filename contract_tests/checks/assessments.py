@@ -4,66 +4,85 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from .. import expect
 from ..context import Context
-from . import Check, expect
+from ..determined import timestamp
+from .registry import check
 from .strategies import SAFE_NAME
 
+DISABLED_TRIGGER = "assessment-disabled-trigger-409"
+ARCHIVE_CANCELS = "assessment-archive-cancels-unfinished"
 
+
+@check(
+    "assessments",
+    requires=["createAssessment", "getAssessment", "deleteAssessment", "getWorkflowRun", "listWorkflowRuns"],
+)
 def assessments(ctx: Context) -> str:
+    """Assessments: trigger_workflow starts a readable run, an unknown workflow creates nothing, DELETE idempotent."""
     objects = ctx.env.objects
 
-    def prop(name_suffix: str, trigger: bool) -> None:
+    def prop(name_suffix: str) -> None:
+        for trigger in (False, True):
+            ctx.begin_example()
+            one(name_suffix, trigger)
+
+    def one(name_suffix: str, trigger: bool) -> None:
         extra = {"trigger_workflow": objects.enabled_workflow} if trigger else {}
         body = ctx.assessment_body(**extra)
         body["name"] += name_suffix
         created = ctx.create_assessment(body)
-        expect.status(created, 201, "create an assessment")
-        expect.equal(created.body["name"], body["name"], "the assessment's name", created)
-        run_id = created.body["workflow_run_id"]
+        expect.premise_status(created, 201, "a new assessment")
+        assessment_id = str(expect.get(created, "/id", str))
         if trigger:
-            expect.true(isinstance(run_id, str), "trigger_workflow returned no workflow_run_id", created)
+            run_id = str(expect.get(created, "/workflow_run_id", str))
             run = ctx.client.request("GET", ctx.doc.path("getWorkflowRun", workflow_run_id=run_id))
-            expect.status(run, 200, "read the triggered run")
-            expect.equal(
-                run.body["workflow_name"], objects.enabled_workflow, "the triggered run's workflow", created, run
+            expect.status(run, 200, "read the run trigger_workflow started")
+            expect.fields(
+                run, {"/workflow_run_id": run_id, "/workflow_name": objects.enabled_workflow}, "the triggered run"
             )
-        else:
-            expect.equal(run_id, None, "workflow_run_id without trigger_workflow", created)
-        path = ctx.doc.path("getAssessment", assessment_id=created.body["id"])
+        path = ctx.doc.path("getAssessment", assessment_id=assessment_id)
         read = ctx.client.request("GET", path)
         expect.status(read, 200, "read the assessment")
-        same = {k: v for k, v in created.body.items() if k != "workflow_run_id"}
-        expect.equal(
-            {k: read.body.get(k) for k in same}, same, "the read shape repeats the create shape", created, read
-        )
+        shape = {f"/{k}": v for k, v in created.body.items() if k != "workflow_run_id"}
+        expect.fields(read, shape, "the read shape repeats the create shape (minus workflow_run_id)")
+        bounds = ctx.target_time.bounds()
         first = ctx.client.request("DELETE", path)
         expect.status(first, 200, "archive")
+        expect.fields(first, {"/id": assessment_id, "/is_archived": True}, "the archive envelope")
+        expect.equal(
+            timestamp(first.body, "/archived_at", (bounds[0], ctx.target_time.bounds()[1])),
+            [],
+            "archived_at is the moment of the archive",
+            first,
+        )
+        expect.fields(
+            first, {"/status": "canceled"}, "archiving an unfinished assessment cancels it", decision=ARCHIVE_CANCELS
+        )
         second = ctx.client.request("DELETE", path)
-        expect.status(second, 200, "archive again")
-        expect.equal(second.body, first.body, "a repeated archive returns the same envelope", first, second)
-        expect.status(ctx.client.request("GET", path), 200, "an archived assessment is still readable")
+        expect.same(first, second, "a repeated archive returns the same envelope")
+        again = ctx.client.request("GET", path)
+        expect.status(again, 200, "an archived assessment is still readable")
 
-    ctx.prove(prop, st.text(SAFE_NAME, max_size=12), st.booleans())
+    ctx.prove(prop, st.text(SAFE_NAME, max_size=12))
 
+    ctx.begin_example()
     missing = ctx.unique("no-such-workflow")
-    before = ctx.run_total()
+    before = ctx.runs_listed()
     reply = ctx.create_assessment(ctx.assessment_body(trigger_workflow=missing))
-    expected = ctx.doc.coded_error("workflow_not_found")
-    expect.coded(reply, expected, "trigger_workflow naming no workflow", workflow_name=missing)
-    expect.equal(ctx.run_total() - before, 0, "runs started by a rejected assessment", reply)
+    expect.coded(
+        reply, ctx.doc.coded_error("workflow_not_found"), "trigger_workflow naming no workflow", workflow_name=missing
+    )
+    after = ctx.runs_listed()
+    expect.delta(before, after, 0, "runs started by a rejected assessment", reply)
     if objects.disabled_workflow is not None:
+        ctx.begin_example()
         reply = ctx.create_assessment(ctx.assessment_body(trigger_workflow=objects.disabled_workflow))
-        expected = ctx.doc.coded_error("workflow_disabled")
         expect.coded(
-            reply, expected, "trigger_workflow naming a disabled workflow", workflow_name=objects.disabled_workflow
+            reply,
+            ctx.doc.coded_error("workflow_disabled"),
+            "trigger_workflow naming a disabled workflow",
+            decision=DISABLED_TRIGGER,
+            workflow_name=objects.disabled_workflow,
         )
     return "create/read/archive, trigger_workflow, unknown and disabled workflows"
-
-
-CHECKS = [
-    Check(
-        "assessments",
-        "trigger_workflow returns a readable run; unknown workflow creates nothing; DELETE idempotent",
-        assessments,
-    )
-]

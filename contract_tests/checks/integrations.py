@@ -13,15 +13,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import expect
 from ..context import NAME_PREFIX, Context
 from ..outcome import Skip
-from . import Check, expect
+from .registry import check
 
 ENVELOPE_KEYS = {"event_id", "event_type", "occurred_at", "data"}
+RESULTS_SUCCESSES_ONLY = "import-results-list-successes"
+DUPLICATE_LATER = "import-duplicate-fails-later-record"
+REPORT_NOT_FOUND = "import-report-not-found-body"
+RUN_CREATED_DATA = "webhook-workflow-run-created-data"
 RECEIVE_TIMEOUT_SECONDS = 20.0
 
 
+@check("import_api", requires=["importRecords", "createAssessment"])
 def import_api(ctx: Context) -> str:
+    """Import API: all-failed 400, create, upsert on external_id, duplicates, unknown report."""
     report = ctx.env.objects.import_report
     if report is None:
         raise Skip("no import report named (import_report in --target, or an import report in the mock's fixtures)")
@@ -29,40 +36,72 @@ def import_api(ctx: Context) -> str:
     # A record with no fields fails on its own: the 400 result reveals the mapping without writing anything.
     probe = ctx.client.request("POST", path, json_body={"data": [{}]})
     expect.status(probe, 400, "a batch whose every record fails")
-    expect.equal(probe.body["failed_count"], 1, "failed_count of an all-failed batch", probe)
-    expect.equal(probe.body["results"], [], "results of an all-failed batch", probe)
-    codes = {e["error_code"] for e in probe.body["errors"]}
-    expect.true(codes == {"missing_required_field"}, f"a record without fields fails as missing: {codes}", probe)
-    mapping = probe.body["mapping"]
-    name, external = mapping["name"], mapping["external_id"]
+    expect.fields(
+        probe,
+        {"/received_count": 1, "/created_count": 0, "/updated_count": 0, "/failed_count": 1},
+        "the counts of an all-failed batch of one record",
+    )
+    expect.fields(probe, {"/results": []}, "the results of an all-failed batch", decision=RESULTS_SUCCESSES_ONLY)
+    errors = expect.get(probe, "/errors", list)
+    codes = {e.get("error_code") for e in errors if isinstance(e, dict)}
+    expect.true(
+        codes == {"missing_required_field"},
+        f"a record without fields fails as missing: {sorted(map(str, codes))}",
+        probe,
+    )
+    name = str(expect.get(probe, "/mapping/name", str))
+    external = str(expect.get(probe, "/mapping/external_id", str))
 
+    ctx.begin_example()
     external_id = ctx.unique("import")
     record = {name: NAME_PREFIX + external_id, external: external_id}
     created = ctx.client.request("POST", path, json_body={"data": [record]})
     expect.status(created, 200, "import one new record")
-    counts = [created.body[k] for k in ("received_count", "created_count", "updated_count", "failed_count")]
-    expect.equal(counts, [1, 1, 0, 0], "counts of a one-record import", created)
-    result = created.body["results"][0]
-    expect.equal((result["external_id"], result["action"]), (external_id, "created"), "the record's result", created)
+    expect.fields(
+        created,
+        {"/received_count": 1, "/created_count": 1, "/updated_count": 0, "/failed_count": 0},
+        "the counts of a one-record import",
+    )
+    expect.fields(
+        created, {"/results/0/external_id": external_id, "/results/0/action": "created"}, "the record's result"
+    )
+    vendor_id = str(expect.get(created, "/results/0/coverbase_id", str))
 
+    ctx.begin_example()
     again = ctx.client.request("POST", path, json_body={"data": [record, record]})
     expect.status(again, 200, "re-import the same record twice in one batch")
-    first = again.body["results"][0]
-    expect.equal(
-        (first["action"], first["coverbase_id"]),
-        ("updated", result["coverbase_id"]),
+    expect.fields(
+        again,
+        {"/results/0/action": "updated", "/results/0/coverbase_id": vendor_id},
         "an upsert on external_id updates the same object",
-        created,
+    )
+    duplicates = [e for e in expect.get(again, "/errors", list) if isinstance(e, dict)]
+    expect.true(
+        any(e.get("error_code") == "duplicate_external_id" for e in duplicates),
+        "the same external_id twice in one batch fails one record as duplicate_external_id",
         again,
     )
-    duplicate = [(e["index"], e["error_code"]) for e in again.body["errors"]]
-    expect.equal(duplicate, [(1, "duplicate_external_id")], "the same external_id twice in one batch", again)
+    expect.equal(
+        [(e.get("index"), e.get("error_code")) for e in duplicates],
+        [(1, "duplicate_external_id")],
+        "the later of two records with one external_id is the one that fails",
+        again,
+        decision=DUPLICATE_LATER,
+    )
 
+    ctx.begin_example()
     missing = ctx.unique("no-such-report")
     unknown = ctx.client.request("POST", ctx.doc.path("importRecords", report_name=missing), json_body={"data": [{}]})
-    expected = ctx.doc.coded_error("import_report_not_found")
-    expect.coded(unknown, expected, "an unknown import report", report_name=missing)
-    assessed = ctx.create_assessment(ctx.assessment_body(vendor_id=result["coverbase_id"], service_ids=[]))
+    expect.status(unknown, 404, "an unknown import report")
+    expect.coded(
+        unknown,
+        ctx.doc.coded_error("import_report_not_found"),
+        "the body of an unknown import report's 404",
+        decision=REPORT_NOT_FOUND,
+        report_name=missing,
+    )
+    ctx.begin_example()
+    assessed = ctx.create_assessment(ctx.assessment_body(vendor_id=vendor_id, service_ids=[]))
     expect.status(assessed, 201, "an assessment of the imported vendor")
     return (
         f"report {report}: 400 all-failed, create, upsert, duplicate in batch, unknown report, imported vendor usable"
@@ -102,7 +141,9 @@ class _Receiver:
         self.server.server_close()
 
 
+@check("webhooks", requires=["runWorkflow"])
 def webhooks(ctx: Context) -> str:
+    """A registered receiver gets the documented envelope, signature and headers."""
     if not ctx.env.control_plane:
         raise Skip("no way to register a receiver URL on this target (no /_mock/webhooks)")
     host = urlsplit(ctx.client.base_url).hostname or ""
@@ -115,10 +156,11 @@ def webhooks(ctx: Context) -> str:
             "/_mock/webhooks",
             json_body={"url": receiver.url, "events": ["WorkflowRun.Created"], "secret": secret},
         )
-        expect.status(subscribed, 201, "register a receiver")
+        expect.premise_status(subscribed, 201, "a registered receiver")
+        subscription = str(expect.get(subscribed, "/id", str))
         try:
             run = ctx.start_run()
-            expect.status(run, 201, "start a run (raises WorkflowRun.Created)")
+            expect.premise_status(run, 201, "a new run to raise WorkflowRun.Created")
             deadline = time.monotonic() + RECEIVE_TIMEOUT_SECONDS
             headers: dict[str, str] = {}
             raw = b""
@@ -131,29 +173,30 @@ def webhooks(ctx: Context) -> str:
                     continue
             expect.true(bool(raw), f"no delivery reached the receiver within {RECEIVE_TIMEOUT_SECONDS:g} s", run)
         finally:
-            ctx.client.control("DELETE", f"/_mock/webhooks/{subscribed.body['id']}")
+            ctx.client.control("DELETE", f"/_mock/webhooks/{subscription}")
     signature = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     expect.true(
         hmac.compare_digest(signature, headers.get("coverbase-signature", "")),
         "Coverbase-Signature is not the HMAC-SHA256 of the raw body",
         run,
     )
-    envelope: Any = json.loads(raw)
-    expect.equal(set(envelope), ENVELOPE_KEYS, "the envelope's keys", run)
-    expect.equal(envelope["event_type"], "WorkflowRun.Created", "the event type", run)
-    expect.equal(envelope["data"].get("event_type"), envelope["event_type"], "data echoes event_type", run)
-    expect.equal(envelope["data"].get("workflow_run_id"), run.body["workflow_run_id"], "the event's run", run)
-    expect.equal(headers.get("x-coverbase-event-id"), envelope["event_id"], "X-Coverbase-Event-Id", run)
-    expect.equal(headers.get("x-coverbase-event-type"), envelope["event_type"], "X-Coverbase-Event-Type", run)
+    try:
+        envelope: Any = json.loads(raw)
+    except ValueError:
+        envelope = None
+    expect.true(isinstance(envelope, dict), f"the delivery is not a JSON object: {raw[:200]!r}", run)
+    data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
+    expect.equal(sorted(envelope), sorted(ENVELOPE_KEYS), "the envelope's keys", run)
+    expect.equal(envelope.get("event_type"), "WorkflowRun.Created", "the event type", run)
+    expect.equal(data.get("event_type"), envelope.get("event_type"), "data echoes event_type", run)
+    expect.equal(
+        data.get("workflow_run_id"),
+        expect.get(run, "/workflow_run_id"),
+        "the event's run",
+        run,
+        decision=RUN_CREATED_DATA,
+    )
+    expect.equal(headers.get("x-coverbase-event-id"), envelope.get("event_id"), "X-Coverbase-Event-Id", run)
+    expect.equal(headers.get("x-coverbase-event-type"), envelope.get("event_type"), "X-Coverbase-Event-Type", run)
     expect.true(headers.get("content-type", "").startswith("application/json"), "Content-Type of the delivery", run)
     return "envelope keys, signature over the raw body, event headers"
-
-
-CHECKS = [
-    Check(
-        "import_api",
-        "Import API: all-failed 400, create, upsert on external_id, duplicates, unknown report",
-        import_api,
-    ),
-    Check("webhooks", "a registered receiver gets the documented envelope, signature and headers", webhooks),
-]

@@ -1,4 +1,4 @@
-"""The `coverbase-contract` command line: exit statuses, the summary table, the JUnit report."""
+"""The `coverbase-contract` command line: exit statuses, keys, progress, the summary table, the JUnit report."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.support.contract_servers import BIN, mock_server, run_contract
+from contract_tests.checks import catalogue
+from tests.support.contract_servers import BIN, PRIMARY_KEY, REPO, SECOND_KEY, mock_server, run_contract
 from tests.support.mockserver import free_port
 
-REPO = Path(__file__).resolve().parents[2]
 CONTROL_TOKEN = "contract-suite-test-token"
 
 
@@ -23,11 +24,39 @@ def mock_url() -> Iterator[str]:
         yield base
 
 
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "coverbase-contract"), *args], capture_output=True, text=True, check=False, env=env, timeout=60
+    )
+
+
+def test_list_checks_needs_no_url_and_no_key() -> None:
+    proc = cli("--list-checks", env={})
+    assert proc.returncode == 0, proc.stderr
+    listed = [line.split(None, 1) for line in proc.stdout.splitlines()]
+    assert listed == [[c.name, c.description] for c in catalogue()]
+
+
 def test_unreachable_url_is_a_usage_error() -> None:
     run = run_contract(f"http://127.0.0.1:{free_port()}")
     assert run.returncode == 2
     assert run.stderr.strip().startswith("coverbase-contract: cannot reach"), run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_missing_url_or_key_is_a_usage_error() -> None:
+    no_url = cli("--api-key", "x", env={})
+    assert no_url.returncode == 2 and "--base-url is required" in no_url.stderr
+    no_key = cli("--base-url", "http://127.0.0.1:1", env={})
+    assert no_key.returncode == 2 and "COVERBASE_API_KEY" in no_key.stderr
+
+
+def test_keys_from_the_environment_stay_out_of_the_command_line(mock_url: str) -> None:
+    env = {"COVERBASE_API_KEY": PRIMARY_KEY, "COVERBASE_SECOND_API_KEY": SECOND_KEY}
+    run = run_contract(mock_url, "--checks", "isolation", api_key=None, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.status_of("isolation") == "passed"
+    assert PRIMARY_KEY not in run.stdout + run.stderr and SECOND_KEY not in run.stdout + run.stderr
 
 
 def test_bad_key_is_a_usage_error(mock_url: str) -> None:
@@ -42,14 +71,21 @@ def test_missing_target_objects_are_a_usage_error(mock_url: str, tmp_path: Path)
     run = run_contract(mock_url, "--target", str(target))
     assert run.returncode == 2
     assert "no-such-flow" in run.stderr
+    missing = run_contract(mock_url, "--target", str(tmp_path / "absent.yaml"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
 def test_unknown_check_and_bad_arguments_are_usage_errors(mock_url: str) -> None:
     assert run_contract(mock_url, "--checks", "no_such_check").returncode == 2
-    proc = subprocess.run(
-        [str(BIN / "coverbase-contract"), "--api-key", "x"], capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 2
+    assert cli("--api-key", "x", "--profile", "nope").returncode == 2
+
+
+def test_progress_lines_go_to_stderr(mock_url: str) -> None:
+    proc = cli("--base-url", mock_url, "--api-key", PRIMARY_KEY, "--checks", "errors")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr.splitlines()[0] == "[1/2] errors.coded ..."
+    assert proc.stderr.splitlines()[1].startswith("  passed (")
+    assert "[1/2]" not in proc.stdout
 
 
 def test_junit_report_counts_match(mock_url: str, tmp_path: Path) -> None:
@@ -62,6 +98,7 @@ def test_junit_report_counts_match(mock_url: str, tmp_path: Path) -> None:
     assert [c.get("name") for c in cases] == ["errors.coded", "errors.unauthorized", "isolation", "list_runs"]
     assert suite.get("tests") == "4" and suite.get("failures") == "0" and suite.get("skipped") == "0"
     assert all(c.find("failure") is None and c.find("skipped") is None for c in cases)
+    assert all("coverage: operations" in (c.findtext("system-out") or "") for c in cases)
 
 
 def test_junit_report_of_a_failure(tmp_path: Path) -> None:
@@ -73,14 +110,14 @@ def test_junit_report_of_a_failure(tmp_path: Path) -> None:
     assert suite is not None and suite.get("tests") == "2" and suite.get("failures") == "1"
     failed = [c for c in suite.findall("testcase") if c.find("failure") is not None]
     assert [c.get("name") for c in failed] == ["assessments"]
-    assert "curl" in (failed[0].findtext("failure") or "")
-    assert "ak_live_xxx" not in run.stdout, "keys never appear in the report"
+    text = failed[0].findtext("failure") or ""
+    assert "#status: expected 200, got 404" in text, "the field-level diff"
+    assert "DELETE" in text and text.count("curl") >= 3, "every step of the failing example"
+    assert PRIMARY_KEY not in run.stdout + report.read_text(), "keys never appear in the report"
 
 
 def test_without_control_plane_clock_checks_are_skipped_with_reason(tmp_path: Path) -> None:
     """A deployment without a usable /_mock/: --target names the objects; clock checks are skipped, never passed."""
-    import httpx
-
     with mock_server("--control-token", CONTROL_TOKEN) as base:
         fixtures = httpx.get(f"{base}/_mock/fixtures", headers={"X-Mock-Control-Token": CONTROL_TOKEN}).json()
         acme, other = fixtures["orgs"][0], fixtures["orgs"][1]

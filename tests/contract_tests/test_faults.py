@@ -1,13 +1,21 @@
-"""The suite bites: each planted fault of the mock is caught by the check named for it; no fault, no failure."""
+"""The suite bites: each planted fault of the mock is caught by the check named for it; no fault, no failure.
+
+The matrix runs in this process (the mock's ASGI app built with the fault, handed to the suite); one run
+of the whole suite goes over real HTTP against a fault-free mock subprocess, as a CI job would.
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
+from contract_tests.outcome import Status
+from contract_tests.report import summary
+from contract_tests.runner import Options, run_suite
+from mock_server.app import build_runtime, create_app
 from mock_server.faults import FAULTS
-from tests.support.contract_servers import SuiteRun, mock_server, run_contract
+from mock_server.runtime import Settings
+from tests.support.api import ORG1_KEY
+from tests.support.contract_servers import mock_server, run_contract
 
 # fault -> the checks that must each fail against it (the suite runs just those, to stay fast).
 CAUGHT_BY: dict[str, list[str]] = {
@@ -30,24 +38,7 @@ CAUGHT_BY: dict[str, list[str]] = {
     "list_runs_oldest_first": ["list_runs"],
     "list_total_counts_page": ["list_runs"],
 }
-PARALLEL = 3
-BUDGET = "1500"
-
-
-def _run(fault: str | None) -> SuiteRun:
-    faults = (fault,) if fault else ()
-    extra = ["--max-requests", BUDGET] if fault else []
-    if fault:
-        extra += ["--checks", ",".join(CAUGHT_BY[fault])]
-    with mock_server(*faults) as base:
-        return run_contract(base, *extra)
-
-
-@pytest.fixture(scope="module")
-def runs() -> dict[str | None, SuiteRun]:
-    names: list[str | None] = [None, *CAUGHT_BY]
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        return dict(zip(names, pool.map(_run, names), strict=True))
+BUDGET = 1500
 
 
 def test_every_fault_of_the_catalogue_has_a_catcher() -> None:
@@ -55,17 +46,22 @@ def test_every_fault_of_the_catalogue_has_a_catcher() -> None:
     assert len(FAULTS) >= 12
 
 
-def test_no_fault_every_check_passes(runs: dict[str | None, SuiteRun]) -> None:
-    run = runs[None]
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert " 0 failed, 0 skipped" in run.stdout, run.stdout
-
-
 @pytest.mark.parametrize("fault", sorted(CAUGHT_BY))
-def test_fault_is_caught(runs: dict[str | None, SuiteRun], fault: str) -> None:
-    run = runs[fault]
-    assert run.returncode == 1, f"{fault} went unnoticed:\n{run.stdout}{run.stderr}"
-    for check in CAUGHT_BY[fault]:
-        assert run.status_of(check) == "failed", f"{check} did not catch {fault}:\n{run.stdout}"
-    assert f"FAILED {CAUGHT_BY[fault][0]}:" in run.stdout
-    assert "curl -sS" in run.stdout or "curl" in run.stdout, "a failure comes with a reproduction"
+def test_fault_is_caught(fault: str) -> None:
+    app = create_app(build_runtime(settings=Settings(faults=frozenset({fault}))))
+    run = run_suite(Options(base_url="", api_key=ORG1_KEY, checks=CAUGHT_BY[fault], max_requests=BUDGET), app=app)
+    text = summary(run.results, run.spent, run.limit, run.seconds)
+    assert {r.name: r.status for r in run.results} == dict.fromkeys(CAUGHT_BY[fault], Status.FAILED), text
+    for result in run.results:
+        assert not result.crashed, text
+        assert all(finding.steps for finding in result.failures[:1]), "a failure comes with its reproduction"
+        assert result.failures[0].decision is None or run.control_plane, "on the mock, Decisions are strict"
+
+
+def test_no_fault_every_check_passes_over_http() -> None:
+    """The one run over real HTTP: the whole suite against a fault-free mock subprocess, every check passes."""
+    with mock_server() as base:
+        run = run_contract(base)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert " 0 failed, 0 deviated, 0 skipped;" in run.summary_line, run.stdout
+    assert run.summary_line.startswith("22 passed"), run.summary_line
