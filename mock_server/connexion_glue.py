@@ -57,6 +57,10 @@ def _entry(op: Operation) -> Callable[..., Awaitable[Response]]:
     async def entry(**_path: str) -> Response:
         # connexion passes the path parameters; the table's own (validated) arguments are used instead.
         scope = request_scope
+        match = route(scope)
+        if match is not None and match.operation is None and match.allowed:
+            # connexion's router took a literal path for a template's parameter (see OperationTable.match).
+            raise runtime(scope).errors.method_not_allowed(_allow(match.allowed))
         args = scope.get(ARGS) or op.validate(scope, scope.get("path_params", {}), body(scope))
         org_id = context.get("user") or ""
         call = Call(runtime(scope), org_id, scope["method"], scope["path"], rehearsal(scope))
@@ -69,6 +73,11 @@ def _entry(op: Operation) -> Callable[..., Awaitable[Response]]:
         [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in op.route.names]
     )
     return entry
+
+
+def _allow(methods: tuple[str, ...]) -> list[str]:
+    """The Allow header of a 405: the document's methods of the path, and HEAD wherever GET is served."""
+    return sorted({*methods, "HEAD"} if "GET" in methods else set(methods))
 
 
 class TableResolver(Resolver):
@@ -153,10 +162,7 @@ class ErrorMapper:
             return self._not_found(request.scope)
         if status == 405:
             match = route(request.scope)
-            allowed = list(match.allowed) if match is not None else []
-            if "GET" in allowed:
-                allowed.append("HEAD")  # connexion serves HEAD wherever GET is served
-            return self.errors.method_not_allowed(sorted(allowed))
+            return self.errors.method_not_allowed(_allow(match.allowed if match is not None else ()))
         if status in (400, 415):
             # connexion's own body/parameter problems: report them as FastAPI would, in the 422 array.
             msg, type_ = (

@@ -297,6 +297,11 @@ class OperationTable:
         # Literal templates win over parameterised ones, as a router prefers the most specific route.
         self._ordered = sorted(ops, key=lambda op: op.route.names != ())
         self._literal = {(op.method, op.template): op for op in ops if not op.route.names}
+        methods: dict[str, set[str]] = {}
+        for op in ops:
+            if not op.route.names:
+                methods.setdefault(op.template, set()).add(op.method)
+        self._literal_methods = {path: tuple(sorted(names)) for path, names in methods.items()}
         self._by_method: dict[str, list[Operation]] = {}
         for op in self._ordered:
             if op.route.names:
@@ -309,6 +314,11 @@ class OperationTable:
         literal = self._literal.get((method, path))
         if literal is not None:
             return RouteMatch(literal, {}, ())
+        # A path the document names literally belongs to that path only: /_mock/webhooks/deliver is never
+        # the webhook "deliver" of /_mock/webhooks/{webhook_id}.
+        named = self._literal_methods.get(path)
+        if named is not None:
+            return RouteMatch(None, {}, named)
         for op in self._by_method.get(method, ()):
             found = op.route.exact.match(path)
             if found is not None:

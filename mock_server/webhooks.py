@@ -60,14 +60,20 @@ def verify(secret: str, body: bytes, signature: str) -> bool:
 
 
 def is_loopback_url(url: str) -> bool:
-    """The mock only ever delivers to this machine: never a tool for reaching other hosts."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """The mock only ever delivers to this machine: never a tool for reaching other hosts. Anything that does
+    not parse as an http(s) URL with a loopback host and a valid port is refused (never an exception)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port that is not a number in 0-65535
+        host = parts.hostname
+    except ValueError:
         return False
-    if parts.hostname == "localhost":
+    if parts.scheme not in ("http", "https") or not host or port == 0:
+        return False
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 

@@ -412,12 +412,19 @@ def _decision_markers(node: Any, where: tuple[str | int, ...] = ()) -> Iterator[
             yield from _decision_markers(value, (*where, index))
 
 
+def _node_at(doc: Document, where: tuple[str | int, ...]) -> Any:
+    node: Any = doc
+    for part in where:
+        node = node[part]
+    return node
+
+
 def decision_markers(doc: Document) -> Iterator[Finding]:
     """Every x-decision is an object {id, rule, production?, keywords?, applies_to?} (or a list of them) with a
     unique kebab-case id and a one-line rule; applies_to names a key of the extension that holds the marker."""
     seen: dict[str, str] = {}
     for where, value in _decision_markers(doc):
-        holder = resolve_pointer(doc, pointer(*where)) if where else doc
+        holder = _node_at(doc, where)
         entries = value if isinstance(value, list) else [value]
         for index, entry in enumerate(entries):
             at = pointer(*where, "x-decision", *([index] if isinstance(value, list) else []))

@@ -11,9 +11,10 @@ import pytest
 from contract_tests.outcome import Status
 from contract_tests.report import summary
 from contract_tests.runner import Options, run_suite
-from mock_server.app import build_runtime, create_app
+from mock_server.app import create_app
 from mock_server.faults import FAULTS
-from mock_server.runtime import Settings
+from mock_server.runtime import build_runtime
+from mock_server.settings import Settings
 from tests.support.api import ORG1_KEY
 from tests.support.contract_servers import mock_server, run_contract
 

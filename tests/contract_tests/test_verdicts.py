@@ -12,8 +12,9 @@ from contract_tests.document import Document
 from contract_tests.outcome import Status
 from contract_tests.report import junit, summary
 from contract_tests.runner import Options, Run, run_suite
-from mock_server.app import build_runtime, create_app
-from mock_server.runtime import Settings
+from mock_server.app import create_app
+from mock_server.runtime import build_runtime
+from mock_server.settings import Settings
 from tests.support import hostile, stateless
 from tests.support.api import ORG1_CONTROL_SET, ORG1_KEY, ORG1_SERVICE, ORG1_VENDOR, ORG2_KEY
 from tests.support.tamper import Tamper
