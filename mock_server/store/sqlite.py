@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +29,26 @@ from . import JOURNAL_LIMIT, ClaimResult, seed
 BUSY_TIMEOUT_SECONDS = 30.0
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (ns TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (ns, name));
 CREATE TABLE IF NOT EXISTS assessments (
-    org_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (org_id, id));
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (ns, org_id, id));
 CREATE TABLE IF NOT EXISTS runs (
-    org_id TEXT NOT NULL, id TEXT NOT NULL, started_at INTEGER NOT NULL, sequence INTEGER NOT NULL,
-    target_assessment_id TEXT, data TEXT NOT NULL, PRIMARY KEY (org_id, id));
-CREATE INDEX IF NOT EXISTS runs_order ON runs (org_id, started_at, sequence);
-CREATE INDEX IF NOT EXISTS runs_target ON runs (org_id, target_assessment_id, sequence);
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, started_at INTEGER NOT NULL, sequence INTEGER NOT NULL,
+    target_assessment_id TEXT, data TEXT NOT NULL, PRIMARY KEY (ns, org_id, id));
+CREATE INDEX IF NOT EXISTS runs_order ON runs (ns, org_id, started_at, sequence);
+CREATE INDEX IF NOT EXISTS runs_target ON runs (ns, org_id, target_assessment_id, sequence);
 CREATE TABLE IF NOT EXISTS idempotency (
-    org_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL,
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL,
     pending INTEGER NOT NULL, claimed_at INTEGER NOT NULL,
     first_used_at INTEGER, status INTEGER, body TEXT,
-    PRIMARY KEY (org_id, method, path, key));
-CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (pending, first_used_at);
-CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
+    PRIMARY KEY (ns, org_id, method, path, key));
+CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (ns, pending, first_used_at);
+CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, ns TEXT NOT NULL, entry TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS journal_ns ON journal (ns, id);
 CREATE TABLE IF NOT EXISTS vendors (
-    org_id TEXT NOT NULL, id TEXT NOT NULL, external_id TEXT NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (org_id, id));
-CREATE INDEX IF NOT EXISTS vendors_external ON vendors (org_id, external_id);
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, external_id TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (ns, org_id, id));
+CREATE INDEX IF NOT EXISTS vendors_external ON vendors (ns, org_id, external_id);
 """
 TABLES = ("meta", "assessments", "runs", "idempotency", "journal", "vendors")
 
@@ -56,59 +57,88 @@ def _scope_args(scope: IdempotencyScope) -> tuple[str, str, str, str]:
     return scope.org_id, scope.method, scope.path, scope.key
 
 
-class SqliteStore:
-    """Every write is committed before the handler answers, so an acknowledged write survives SIGKILL."""
+class SqliteDatabase:
+    """One SQLite file opened once per process: shared by the stores of every namespace in it."""
 
-    def __init__(self, path: Path | str, fixtures: Fixtures) -> None:
-        self.fixtures = fixtures
+    def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        # One connection per process, used from whichever thread runs the event loop; the lock keeps
-        # transactions of different threads (e.g. a test client's portal) from interleaving.
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(
+        # Used from whichever thread runs the event loop; the lock keeps transactions of different threads
+        # (e.g. a test client's portal) from interleaving.
+        self.lock = threading.RLock()
+        self.connection = sqlite3.connect(
             str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a commit survives the process being killed (the acknowledged-write promise);
         # only an OS crash or power cut could lose the last commits, which FULL would add an fsync for.
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self.connection.execute("PRAGMA synchronous=NORMAL")
         with self.transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
-                    self._db.execute(statement)
+                    self.connection.execute(statement)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE: take the write lock up front so read-then-write sequences are atomic."""
+        with self.lock:
+            if self.connection.in_transaction:
+                yield
+                return
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
+
+    def close(self) -> None:
+        with self.lock:
+            self.connection.close()
+
+
+class SqliteStore:
+    """One namespace's state in a SQLite database (every row carries its namespace). Every write is
+    committed before the handler answers, so an acknowledged write survives SIGKILL."""
+
+    def __init__(self, database: SqliteDatabase | Path | str, fixtures: Fixtures, namespace: str = "default") -> None:
+        self.fixtures = fixtures
+        self.namespace = namespace
+        self._owns_database = not isinstance(database, SqliteDatabase)
+        self.database = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
+        self.path = self.database.path
+        self._lock = self.database.lock
+        self._db = self.database.connection
+        with self.transaction():
             # Workers start together: the first to get here seeds, the others (and restarts) keep the state.
             if self._meta("seeded") is None:
                 self._fill()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        if self._owns_database:
+            self.database.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE: take the write lock up front so read-then-write sequences are atomic."""
-        with self._lock:
-            if self._db.in_transaction:
-                yield
-                return
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[None]:
+        return self.database.transaction()
+
+    def drop(self) -> None:
+        """Delete every row of this namespace."""
+        with self.transaction():
+            for table in TABLES:
+                self._db.execute(f"DELETE FROM {table} WHERE ns = ?", (self.namespace,))
 
     def _meta(self, name: str) -> int | None:
-        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        row = self._db.execute("SELECT value FROM meta WHERE ns = ? AND name = ?", (self.namespace, name)).fetchone()
         return None if row is None else int(row[0])
 
     def _set_meta(self, name: str, value: int) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta (ns, name, value) VALUES (?, ?, ?)", (self.namespace, name, value)
+        )
 
     def _fill(self) -> None:
         for table in TABLES:
-            self._db.execute(f"DELETE FROM {table}")
+            self._db.execute(f"DELETE FROM {table} WHERE ns = ?", (self.namespace,))
         self._set_meta("sequence", 0)
         self._set_meta("clock_offset", 0)
         seed(self)
@@ -116,38 +146,42 @@ class SqliteStore:
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
         with self._lock:
-            return self._db.execute(sql, args).fetchone()
+            return self._db.execute(sql, (self.namespace, *args)).fetchone()
+
+    def _all(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, (self.namespace, *args)).fetchall()
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
         with self._lock:
-            return self._db.execute(sql, args)
+            return self._db.execute(sql, (self.namespace, *args))
 
     def reset(self) -> None:
         with self.transaction():
             self._fill()
 
     def next_sequence(self) -> int:
-        row = self._one("UPDATE meta SET value = value + 1 WHERE name = 'sequence' RETURNING value", ())
+        row = self._one("UPDATE meta SET value = value + 1 WHERE ns = ? AND name = 'sequence' RETURNING value", ())
         return int(row[0])
 
     def get_assessment(self, org_id: str, assessment_id: str) -> AssessmentRecord | None:
-        row = self._one("SELECT data FROM assessments WHERE org_id = ? AND id = ?", (org_id, assessment_id))
+        row = self._one("SELECT data FROM assessments WHERE ns = ? AND org_id = ? AND id = ?", (org_id, assessment_id))
         return None if row is None else assessment_from_json(row[0])
 
     def put_assessment(self, record: AssessmentRecord) -> None:
         self._write(
-            "INSERT OR REPLACE INTO assessments (org_id, id, data) VALUES (?, ?, ?)",
+            "INSERT OR REPLACE INTO assessments (ns, org_id, id, data) VALUES (?, ?, ?, ?)",
             (record.org_id, record.id, record_to_json(record)),
         )
 
     def get_run(self, org_id: str, run_id: str) -> RunRecord | None:
-        row = self._one("SELECT data FROM runs WHERE org_id = ? AND id = ?", (org_id, run_id))
+        row = self._one("SELECT data FROM runs WHERE ns = ? AND org_id = ? AND id = ?", (org_id, run_id))
         return None if row is None else run_from_json(row[0])
 
     def put_run(self, record: RunRecord) -> None:
         self._write(
-            "INSERT OR REPLACE INTO runs (org_id, id, started_at, sequence, target_assessment_id, data)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO runs (ns, org_id, id, started_at, sequence, target_assessment_id, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 record.org_id,
                 record.workflow_run_id,
@@ -159,45 +193,43 @@ class SqliteStore:
         )
 
     def runs_newest_first(self, org_id: str) -> Iterator[RunRecord]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT data FROM runs WHERE org_id = ? ORDER BY started_at DESC, sequence DESC", (org_id,)
-            ).fetchall()
+        rows = self._all(
+            "SELECT data FROM runs WHERE ns = ? AND org_id = ? ORDER BY started_at DESC, sequence DESC", (org_id,)
+        )
         for (data,) in rows:
             yield run_from_json(data)
 
     def run_count(self, org_id: str) -> int:
-        return int(self._one("SELECT COUNT(*) FROM runs WHERE org_id = ?", (org_id,))[0])
+        return int(self._one("SELECT COUNT(*) FROM runs WHERE ns = ? AND org_id = ?", (org_id,))[0])
 
     def runs_for_assessment(self, org_id: str, assessment_id: str) -> list[RunRecord]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT data FROM runs WHERE org_id = ? AND target_assessment_id = ? ORDER BY sequence",
-                (org_id, assessment_id),
-            ).fetchall()
+        rows = self._all(
+            "SELECT data FROM runs WHERE ns = ? AND org_id = ? AND target_assessment_id = ? ORDER BY sequence",
+            (org_id, assessment_id),
+        )
         return [run_from_json(data) for (data,) in rows]
 
     def get_vendor(self, org_id: str, vendor_id: str) -> VendorRecord | None:
-        row = self._one("SELECT data FROM vendors WHERE org_id = ? AND id = ?", (org_id, vendor_id))
+        row = self._one("SELECT data FROM vendors WHERE ns = ? AND org_id = ? AND id = ?", (org_id, vendor_id))
         return None if row is None else vendor_from_json(row[0])
 
     def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None:
         row = self._one(
-            "SELECT data FROM vendors WHERE org_id = ? AND external_id = ? ORDER BY rowid DESC LIMIT 1",
+            "SELECT data FROM vendors WHERE ns = ? AND org_id = ? AND external_id = ? ORDER BY rowid DESC LIMIT 1",
             (org_id, external_id),
         )
         return None if row is None else vendor_from_json(row[0])
 
     def put_vendor(self, record: VendorRecord) -> None:
         self._write(
-            "INSERT OR REPLACE INTO vendors (org_id, id, external_id, data) VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO vendors (ns, org_id, id, external_id, data) VALUES (?, ?, ?, ?, ?)",
             (record.org_id, record.id, record.external_id, record_to_json(record)),
         )
 
     def idempotency_get(self, scope: IdempotencyScope) -> IdempotencyRecord | None:
         row = self._one(
             "SELECT first_used_at, status, body FROM idempotency"
-            " WHERE org_id = ? AND method = ? AND path = ? AND key = ? AND pending = 0",
+            " WHERE ns = ? AND org_id = ? AND method = ? AND path = ? AND key = ? AND pending = 0",
             _scope_args(scope),
         )
         return None if row is None else IdempotencyRecord(int(row[0]), int(row[1]), str(row[2]))
@@ -205,8 +237,8 @@ class SqliteStore:
     def idempotency_put(self, scope: IdempotencyScope, record: IdempotencyRecord) -> None:
         self._write(
             "INSERT OR REPLACE INTO idempotency"
-            " (org_id, method, path, key, pending, claimed_at, first_used_at, status, body)"
-            " VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?)",
+            " (ns, org_id, method, path, key, pending, claimed_at, first_used_at, status, body)"
+            " VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)",
             (*_scope_args(scope), record.first_used_at, record.status, record.body),
         )
 
@@ -215,50 +247,56 @@ class SqliteStore:
     ) -> ClaimResult:
         # The write lock of BEGIN IMMEDIATE makes check-and-claim one step across every worker process.
         with self.transaction():
-            row = self._db.execute(
+            row = self._one(
                 "SELECT pending, claimed_at, first_used_at, status, body FROM idempotency"
-                " WHERE org_id = ? AND method = ? AND path = ? AND key = ?",
+                " WHERE ns = ? AND org_id = ? AND method = ? AND path = ? AND key = ?",
                 _scope_args(scope),
-            ).fetchone()
+            )
             if row is not None:
                 pending, claimed, first_used_at, status, body = row
                 if not pending and first_used_at >= live_from:
                     return IdempotencyRecord(int(first_used_at), int(status), str(body))
                 if pending and claimed >= stale_before:
                     return "busy"
-            self._db.execute(
-                "INSERT OR REPLACE INTO idempotency (org_id, method, path, key, pending, claimed_at)"
-                " VALUES (?, ?, ?, ?, 1, ?)",
+            self._write(
+                "INSERT OR REPLACE INTO idempotency (ns, org_id, method, path, key, pending, claimed_at)"
+                " VALUES (?, ?, ?, ?, ?, 1, ?)",
                 (*_scope_args(scope), claimed_at),
             )
         return "claimed"
 
     def idempotency_release(self, scope: IdempotencyScope) -> None:
         self._write(
-            "DELETE FROM idempotency WHERE org_id = ? AND method = ? AND path = ? AND key = ? AND pending = 1",
+            "DELETE FROM idempotency"
+            " WHERE ns = ? AND org_id = ? AND method = ? AND path = ? AND key = ? AND pending = 1",
             _scope_args(scope),
         )
 
     def idempotency_purge(self, expired_before: int) -> int:
-        cursor = self._write("DELETE FROM idempotency WHERE pending = 0 AND first_used_at < ?", (expired_before,))
+        cursor = self._write(
+            "DELETE FROM idempotency WHERE ns = ? AND pending = 0 AND first_used_at < ?", (expired_before,)
+        )
         return int(cursor.rowcount)
 
     def idempotency_count(self) -> int:
-        return int(self._one("SELECT COUNT(*) FROM idempotency WHERE pending = 0", ())[0])
+        return int(self._one("SELECT COUNT(*) FROM idempotency WHERE ns = ? AND pending = 0", ())[0])
 
     def journal_append(self, entry: dict[str, Any]) -> None:
         with self.transaction():
-            cursor = self._db.execute("INSERT INTO journal (entry) VALUES (?)", (dumps(entry),))
-            newest = cursor.lastrowid or 0
-            self._db.execute("DELETE FROM journal WHERE id <= ?", (newest - JOURNAL_LIMIT,))
+            self._write("INSERT INTO journal (ns, entry) VALUES (?, ?)", (dumps(entry),))
+            # Bounded per namespace: keep the newest JOURNAL_LIMIT entries.
+            self._write(
+                "DELETE FROM journal WHERE ns = ? AND id < (SELECT id FROM journal WHERE ns = ? ORDER BY id DESC"
+                " LIMIT 1 OFFSET ?)",
+                (self.namespace, JOURNAL_LIMIT - 1),
+            )
 
     def journal(self) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute("SELECT entry FROM journal ORDER BY id").fetchall()
+        rows = self._all("SELECT entry FROM journal WHERE ns = ? ORDER BY id", ())
         return [json.loads(text) for (text,) in rows]
 
     def journal_clear(self) -> None:
-        self._write("DELETE FROM journal", ())
+        self._write("DELETE FROM journal WHERE ns = ?", ())
 
     def clock_offset(self) -> int:
         with self._lock:

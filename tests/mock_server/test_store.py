@@ -260,3 +260,24 @@ def test_sqlite_two_connections_share_state(tmp_path: Path) -> None:
     assert a.clock_offset() == 5
     a.close()
     b.close()
+
+
+def test_sqlite_namespaces_share_a_file_and_nothing_else(tmp_path: Path) -> None:
+    from mock_server.store.sqlite import SqliteDatabase
+
+    fixtures = load_fixtures(None, spec.load_document())
+    database = SqliteDatabase(tmp_path / "s.db")
+    a, b = SqliteStore(database, fixtures, "ns-a"), SqliteStore(database, fixtures, "ns-b")
+    a.put_run(_run("cbwr_" + "a" * 32, 2_000_000_000, a.next_sequence()))
+    a.idempotency_put(SCOPE, IdempotencyRecord(1, 201, "{}"))
+    a.journal_append({"a": 1})
+    a.set_clock_offset(7)
+    assert b.get_run(ORG1, "cbwr_" + "a" * 32) is None
+    assert b.idempotency_get(SCOPE) is None and b.journal() == [] and b.clock_offset() == 0
+    assert b.run_count(ORG1) == a.run_count(ORG1) - 1
+    a.reset()
+    b.put_run(_run("cbwr_" + "b" * 32, 2_000_000_000, b.next_sequence()))
+    a.drop()
+    assert b.get_run(ORG1, "cbwr_" + "b" * 32) is not None
+    assert a.get_run(ORG1, "cbwr_a8f2c19e3d4b5e6f7a8b9c0d1e2f3a4b") is None, "a dropped namespace has no rows"
+    database.close()
