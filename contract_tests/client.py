@@ -37,6 +37,8 @@ class ApiClient:
         self.oracle = oracle
         self.journal: list[Exchange] = []
         self._lock = threading.Lock()
+        # Sent on every control-plane call: X-Mock-Namespace once the suite runs in a namespace of its own.
+        self.control_headers: dict[str, str] = {}
 
     def relative(self, url: str) -> str:
         """The path of `url` below the base URL (the document's paths), without the query."""
@@ -110,4 +112,4 @@ class ApiClient:
 
     def control(self, method: str, path: str, json_body: Body = None) -> Reply:
         """A control-plane call (`/_mock/...`): budgeted and recorded like the others, no key."""
-        return self.request(method, path, key=NO_KEY, json_body=json_body)
+        return self.request(method, path, key=NO_KEY, json_body=json_body, headers=dict(self.control_headers) or None)

@@ -128,6 +128,8 @@ def run_suite(
                 progress(f"  {result.status.value} ({result.requests} requests, {result.seconds:.1f}s{extra})")
             results.append(result)
         unarchived = _archive(ctx)
+        if env.namespace is not None:
+            client.control("DELETE", f"/_mock/namespaces/{env.namespace}")
     for result in results:
         for finding in result.findings:
             finding.steps = complete(finding.steps, client.journal)

@@ -36,6 +36,7 @@ class Environment:
     second_key: str | None
     clock: ClockControl | None
     control_plane: bool
+    namespace: str | None = None  # the target's namespace the suite made for itself (deleted at the end)
 
     @property
     def rehearsals(self) -> bool:
@@ -132,7 +133,10 @@ def discover(
         raise ConfigError(f"/v1/utils/authtest answered {auth.status}, not 200: is this a Coverbase API base URL?")
     control = has_control_plane(client)
     target_time = target_time or TargetTime(0)
-    if control:
+    namespace = own_namespace(client, second_key) if control else None
+    if namespace is not None:
+        second_key = namespace[1]
+    if control and namespace is None:
         reset = client.control("POST", "/_mock/reset")
         if reset.status != 200:
             raise ConfigError(f"/_mock/reset answered {reset.status}")
@@ -166,4 +170,41 @@ def discover(
             clock.now()
         except Violation as exc:
             raise ConfigError(str(exc)) from None
-    return Environment(objects=objects, second_key=second_key, clock=clock, control_plane=control)
+    return Environment(
+        objects=objects,
+        second_key=second_key,
+        clock=clock,
+        control_plane=control,
+        namespace=namespace[0] if namespace else None,
+    )
+
+
+NAMESPACE_HEADER = "X-Mock-Namespace"
+
+
+def own_namespace(client: ApiClient, second_key: str | None) -> tuple[str, str | None] | None:
+    """On a mock that offers namespaces, a fresh one for this run, so a shared mock is never reset: the keys
+    given (of the default namespace) are swapped for the namespace's keys of the same organizations.
+    Returns (namespace id, second key) or None when the target has no namespaces."""
+    fixtures = client.control("GET", "/_mock/fixtures")
+    made = client.control("POST", "/_mock/namespaces")
+    if made.status != 201 or fixtures.status != 200:
+        return None
+    try:
+        orgs = {key: org["id"] for org in fixtures.body["orgs"] for key in org["api_keys"]}
+        minted: dict[str, str] = made.body["api_keys"]
+        namespace_id = str(made.body["namespace_id"])
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"/_mock/namespaces answered an unexpected body ({type(exc).__name__}: {exc})") from None
+    primary_org = orgs.get(client.keys["primary"])
+    if primary_org is None or primary_org not in minted:
+        client.control("DELETE", f"/_mock/namespaces/{namespace_id}")
+        return None  # a key of another namespace: run where it points, as on a mock without namespaces
+    client.keys["primary"] = minted[primary_org]
+    client.control_headers[NAMESPACE_HEADER] = namespace_id
+    if second_key is not None:
+        second_org = orgs.get(second_key)
+        if second_org is None or second_org not in minted:
+            raise ConfigError("the second API key belongs to no fixture organization of this mock")
+        return namespace_id, minted[second_org]
+    return namespace_id, None

@@ -27,6 +27,7 @@ from .http.rehearsal import Rehearsals
 from .http.routing import Router
 from .http.security_headers import SecurityHeaders
 from .http.world import WorldLayer
+from .namespaces import Worlds, worlds_for
 from .operations import OperationTable, compile_document
 from .rehearsals import delay_bounds
 from .runtime import Runtime, build_runtime
@@ -44,13 +45,13 @@ def build_table(rt: Runtime) -> OperationTable:
     return OperationTable(operations)
 
 
-def edge_layers(rt: Runtime, table: OperationTable) -> list[Layer]:
+def edge_layers(rt: Runtime, table: OperationTable, worlds: Worlds) -> list[Layer]:
     """The request path in front of connexion, outermost first (see ARCHITECTURE.md)."""
     document = rt.document
     security_headers = {name.lower(): str(value) for name, value in document["x-security-headers"].items()}
     limits = document["x-limits"]
     layers: list[Layer] = [
-        partial(WorldLayer, runtime=rt),
+        partial(WorldLayer, worlds=worlds, header=spec.load_control_document()["x-namespaces"]["header"]),
         Journal,
         partial(SecurityHeaders, headers=security_headers),
         ErrorBoundary,
@@ -80,12 +81,21 @@ class EdgeStack:
         await self.app(scope, receive, send)
 
 
-def _lifespan(rt: Runtime) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+async def _deliver_forever(worlds: Worlds, poll_seconds: float = 0.25) -> None:
+    """Deliver what is due in every world, as virtual time passes; requests only ever enqueue deliveries."""
+    while True:
+        for world in worlds.loaded():
+            if world.webhooks is not None:
+                await world.webhooks.deliver_due()
+        await asyncio.sleep(poll_seconds)
+
+
+def _lifespan(rt: Runtime, worlds: Worlds) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     """While served, deliver webhooks in the background; requests only ever enqueue them."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        worker = asyncio.create_task(rt.webhooks.run_forever()) if rt.webhooks is not None else None
+        worker = asyncio.create_task(_deliver_forever(worlds)) if rt.webhooks is not None else None
         try:
             yield
         finally:
@@ -114,7 +124,11 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     rt = runtime or build_runtime(settings)
     connexion_glue.apply_patches()
     table = build_table(rt)
-    app = AsyncApp(__name__, jsonifier=Jsonifier(separators=(",", ":")), lifespan=_lifespan(rt))
+    namespaces = spec.load_control_document()["x-namespaces"]
+    worlds = rt.worlds or worlds_for(
+        rt, limit=int(namespaces["max_namespaces"]), default_ttl=int(namespaces["default_ttl_seconds"])
+    )
+    app = AsyncApp(__name__, jsonifier=Jsonifier(separators=(",", ":")), lifespan=_lifespan(rt, worlds))
     api_options: dict[str, Any] = {
         "resolver": connexion_glue.TableResolver(table),
         "strict_validation": True,
@@ -140,7 +154,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         )
     for exception, handler in connexion_glue.ErrorMapper(table, rt.errors).handlers():
         app.add_error_handler(exception, handler)
-    app.add_middleware(EdgeStack, position=MiddlewarePosition.BEFORE_EXCEPTION, layers=edge_layers(rt, table))
+    app.add_middleware(EdgeStack, position=MiddlewarePosition.BEFORE_EXCEPTION, layers=edge_layers(rt, table, worlds))
     app.runtime = rt
+    app.worlds = worlds
     app.operations = table
     return app

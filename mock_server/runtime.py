@@ -36,6 +36,8 @@ class Runtime:
     keys: KeyRing
     settings: Settings = field(default_factory=Settings)
     webhooks: WebhookDispatcher | None = None
+    namespace: str = "default"
+    worlds: Any = None  # the namespaces.Worlds this world belongs to (None for a world of its own)
 
     @property
     def fixtures(self) -> Fixtures:
@@ -52,6 +54,13 @@ class Runtime:
 
     def close(self) -> None:
         self.store.close()
+
+    def drop(self) -> None:
+        """Delete everything of this world (an expired or deleted namespace)."""
+        self.store.drop()
+        self.rehearsals.clear()
+        if self.webhooks is not None:
+            self.webhooks.reset()
 
 
 def fixture_subscriptions(fixtures: Fixtures) -> list[Subscription]:
@@ -70,6 +79,7 @@ def build_runtime(
     ids: IdFactory | None = None,
     store: Store | None = None,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
+    namespace: str = "default",
 ) -> Runtime:
     """A world from its settings; fixtures, clock, IDs and store may be injected (tests, benchmarks)."""
     settings = settings or Settings()
@@ -88,7 +98,7 @@ def build_runtime(
         ids=the_ids,
         errors=ErrorFactory(
             faults.catalog(spec.error_catalog(document), settings.faults),
-            spec.plain_errors(document),
+            {**spec.plain_errors(document), **spec.plain_errors(spec.load_control_document())},
             spec.fixed_response_headers(document, "Unauthorized"),
         ),
         policy=policy,
@@ -103,4 +113,5 @@ def build_runtime(
             fixture_subscriptions(store.fixtures),
             transport=webhook_transport,
         ),
+        namespace=namespace,
     )

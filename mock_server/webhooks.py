@@ -146,7 +146,7 @@ class WebhookDispatcher:
         self._clock = clock
         self._ids = ids
         self._fixture_subscriptions = fixture_subscriptions
-        self._transport = transport
+        self.transport = transport
         self.state = WebhookState()
         self._wakeup: asyncio.Event | None = None
         self._worker_loop: asyncio.AbstractEventLoop | None = None
@@ -222,7 +222,7 @@ class WebhookDispatcher:
         if not batch:
             return 0
         limit = asyncio.Semaphore(MAX_PARALLEL_ATTEMPTS)
-        async with httpx.AsyncClient(transport=self._transport, timeout=self.policy.timeout_seconds) as client:
+        async with httpx.AsyncClient(transport=self.transport, timeout=self.policy.timeout_seconds) as client:
 
             async def one(attempt: Attempt) -> None:
                 async with limit:

@@ -9,6 +9,8 @@ from ..api.call import Call
 from ..clock import ClockWouldGoBackwards
 from ..errors import ErrorFactory
 from ..execution import Outcome
+from ..fixtures import Fixtures
+from ..namespaces import NamespaceError, NamespaceLimit, Worlds
 from ..runtime import Runtime
 from ..webhooks import WebhookDispatcher, is_loopback_url
 
@@ -56,10 +58,10 @@ def clear_requests(call: Call) -> Outcome:
     return 204, None
 
 
-def get_fixtures(call: Call) -> Outcome:
-    rt = call.rt
+def _fixture_summary(fixtures: Fixtures) -> dict[str, Any]:
+    """What GET /_mock/fixtures shows of a world's fixtures."""
     orgs = []
-    for org in rt.fixtures.orgs:
+    for org in fixtures.orgs:
         orgs.append(
             {
                 "id": org.id,
@@ -77,7 +79,7 @@ def get_fixtures(call: Call) -> Outcome:
                         "id": w.id,
                         "enabled": w.enabled,
                         "outcome": w.outcome,
-                        "duration_seconds": sum(s.duration_seconds for s in w.steps),
+                        "duration_seconds": w.duration_seconds,
                     }
                     for w in org.workflows.values()
                 ],
@@ -89,7 +91,57 @@ def get_fixtures(call: Call) -> Outcome:
                 "run_ids": [r.run["workflow_run_id"] for r in org.runs],
             }
         )
-    return 200, {"source": rt.fixtures.source, "orgs": orgs}
+    return {"source": fixtures.source, "orgs": orgs}
+
+
+def get_fixtures(call: Call) -> Outcome:
+    return 200, _fixture_summary(call.rt.fixtures)
+
+
+def _worlds(call: Call) -> Worlds:
+    worlds: Worlds | None = call.rt.worlds
+    if worlds is None:
+        raise call.rt.errors.not_found_route()
+    return worlds
+
+
+def list_namespaces(call: Call) -> Outcome:
+    data = [
+        {
+            "namespace_id": r.id,
+            "org_ids": sorted(r.keys),
+            "created_at": r.created_at,
+            "last_used_at": r.last_used_at,
+            "ttl_seconds": r.ttl_seconds,
+            "expires_at": r.expires_at,
+        }
+        for r in _worlds(call).records()
+    ]
+    return 200, {"data": data, "total": len(data)}
+
+
+def create_namespace(call: Call, body: dict[str, Any] | None) -> Outcome:
+    body = body or {}
+    try:
+        record, world = _worlds(call).create(body.get("ttl_seconds"), body.get("fixtures"))
+    except NamespaceError as exc:
+        raise _invalid(["body", "fixtures"], str(exc), "value_error") from exc
+    except NamespaceLimit as exc:
+        raise call.rt.errors.plain("namespace_limit_reached") from exc
+    return 201, {
+        "namespace_id": record.id,
+        "api_keys": dict(record.keys),
+        "fixtures": _fixture_summary(world.fixtures),
+        "created_at": record.created_at,
+        "ttl_seconds": record.ttl_seconds,
+        "expires_at": record.expires_at,
+    }
+
+
+def delete_namespace(call: Call, namespace_id: str) -> Outcome:
+    if not _worlds(call).delete(namespace_id):
+        raise call.rt.errors.plain("namespace_not_found")
+    return 204, None
 
 
 def list_rehearsals(call: Call) -> Outcome:

@@ -1,23 +1,45 @@
-"""Puts the runtime into the ASGI scope, so every later layer and handler finds state without globals."""
+"""Chooses the world a request acts on - by its API key, or X-Mock-Namespace on the control plane - and puts
+it into the ASGI scope, so every later layer and handler finds state without globals."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..auth import bearer_token
+from . import responses
 from .scope import RUNTIME
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from ..namespaces import Worlds
+
+CONTROL_PREFIX = "/_mock/"
+API_PREFIX = "/v1"
 
 
 class WorldLayer:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, worlds: Worlds, header: str) -> None:
         self.app = app
-        self.runtime = runtime
+        self.worlds = worlds
+        self.header = header.lower()  # x-namespaces.header of the control document
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            scope[RUNTIME] = self.runtime
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        world = self.worlds.default
+        if path.startswith(API_PREFIX):
+            world = self.worlds.for_token(bearer_token(Headers(raw=scope["headers"])))
+        elif path.startswith(CONTROL_PREFIX):
+            name = Headers(raw=scope["headers"]).get(self.header)
+            if name:
+                found = self.worlds.get(name)
+                if found is None:
+                    await responses.error(world.errors.plain("namespace_not_found"))(scope, receive, send)
+                    return
+                world = found
+        scope[RUNTIME] = world
         await self.app(scope, receive, send)

@@ -50,6 +50,10 @@ class Store(Protocol):
         """Release what the store holds (files, connections); the store is unusable afterwards."""
         ...
 
+    def drop(self) -> None:
+        """Delete every record of this world for good (a namespace that is deleted or expired)."""
+        ...
+
     def reset(self) -> None:
         """Back to the fixtures: seeds reloaded; idempotency records, journal and clock offset cleared."""
         ...

@@ -52,6 +52,9 @@ class MemoryStore:
         self._pending.clear()
         self._journal.clear()
 
+    def drop(self) -> None:
+        self.close()
+
     def reset(self) -> None:
         with self._lock:
             self._orgs = {org.id: _OrgState() for org in self.fixtures.orgs}

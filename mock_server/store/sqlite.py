@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fixtures import Fixtures
+from ..namespace_catalog import NamespaceRecord, key_digest
 from ..records import (
     AssessmentRecord,
     IdempotencyRecord,
@@ -49,6 +50,10 @@ CREATE TABLE IF NOT EXISTS vendors (
     ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, external_id TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (ns, org_id, id));
 CREATE INDEX IF NOT EXISTS vendors_external ON vendors (ns, org_id, external_id);
+CREATE TABLE IF NOT EXISTS namespaces (
+    id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, ttl_seconds INTEGER NOT NULL, last_used_at INTEGER NOT NULL,
+    keys TEXT NOT NULL, fixtures TEXT);
+CREATE TABLE IF NOT EXISTS namespace_keys (digest TEXT PRIMARY KEY, ns TEXT NOT NULL);
 """
 TABLES = ("meta", "assessments", "runs", "idempotency", "journal", "vendors")
 
@@ -305,3 +310,69 @@ class SqliteStore:
     def set_clock_offset(self, offset: int) -> None:
         with self._lock:
             self._set_meta("clock_offset", offset)
+
+
+class SqliteCatalog:
+    """The namespaces of a `--state` database: every worker process sees those another one made."""
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self.database = database
+
+    def _record(self, row: Any) -> NamespaceRecord:
+        namespace_id, created_at, ttl, last_used_at, keys, fixtures = row
+        return NamespaceRecord(namespace_id, int(created_at), int(ttl), int(last_used_at), json.loads(keys), fixtures)
+
+    def add(self, record: NamespaceRecord) -> None:
+        with self.database.transaction():
+            self.database.connection.execute(
+                "INSERT INTO namespaces (id, created_at, ttl_seconds, last_used_at, keys, fixtures)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.created_at,
+                    record.ttl_seconds,
+                    record.last_used_at,
+                    dumps(record.keys),
+                    record.fixtures_json,
+                ),
+            )
+            for key in record.keys.values():
+                self.database.connection.execute(
+                    "INSERT INTO namespace_keys (digest, ns) VALUES (?, ?)", (key_digest(key), record.id)
+                )
+
+    def get(self, namespace_id: str) -> NamespaceRecord | None:
+        with self.database.lock:
+            row = self.database.connection.execute(
+                "SELECT id, created_at, ttl_seconds, last_used_at, keys, fixtures FROM namespaces WHERE id = ?",
+                (namespace_id,),
+            ).fetchone()
+        return None if row is None else self._record(row)
+
+    def by_key_digest(self, digest: str) -> NamespaceRecord | None:
+        with self.database.lock:
+            row = self.database.connection.execute(
+                "SELECT n.id, n.created_at, n.ttl_seconds, n.last_used_at, n.keys, n.fixtures"
+                " FROM namespace_keys k JOIN namespaces n ON n.id = k.ns WHERE k.digest = ?",
+                (digest,),
+            ).fetchone()
+        return None if row is None else self._record(row)
+
+    def remove(self, namespace_id: str) -> bool:
+        with self.database.transaction():
+            self.database.connection.execute("DELETE FROM namespace_keys WHERE ns = ?", (namespace_id,))
+            cursor = self.database.connection.execute("DELETE FROM namespaces WHERE id = ?", (namespace_id,))
+        return bool(cursor.rowcount)
+
+    def all(self) -> list[NamespaceRecord]:
+        with self.database.lock:
+            rows = self.database.connection.execute(
+                "SELECT id, created_at, ttl_seconds, last_used_at, keys, fixtures FROM namespaces"
+            ).fetchall()
+        return [self._record(row) for row in rows]
+
+    def touch(self, namespace_id: str, at: int) -> None:
+        with self.database.lock:
+            self.database.connection.execute(
+                "UPDATE namespaces SET last_used_at = MAX(last_used_at, ?) WHERE id = ?", (at, namespace_id)
+            )

@@ -45,3 +45,26 @@ def test_whole_suite_passes_in_process() -> None:
     assert {r.name: r.status for r in run.results} == {r.name: Status.PASSED for r in run.results}
     assert len(run.results) >= 20
     assert run.spent <= run.limit and run.unarchived == []
+
+
+def test_the_suite_runs_in_a_namespace_of_its_own_and_resets_nothing() -> None:
+    """On a mock that offers namespaces the suite never resets the shared mock: others' state survives."""
+    from tests.support.api import Api, auth
+
+    app = create_app()
+    api = Api(app)
+    mine = api.post("/v1/workflows/quarterly-privacy-sweep/run", headers=auth(), json={}).json()
+    api.post("/_mock/clock", json={"advance_seconds": 60})
+    run = run_suite(Options(base_url="", api_key="ak_live_xxx", checks=["idempotency.replay", "list_runs"]), app=app)
+    assert {r.status for r in run.results} == {Status.PASSED}
+    assert api.get(f"/v1/workflows/runs/{mine['workflow_run_id']}", headers=auth()).status_code == 200
+    assert api.get("/_mock/clock").json()["offset_seconds"] == 60, "the default namespace's clock was not reset"
+    paths = [e["path"] for e in api.get("/_mock/requests").json()["data"]]
+    # Only the suite's preflight check of the key it was given reached the default namespace.
+    assert paths == [
+        "/v1/workflows/quarterly-privacy-sweep/run",
+        "/v1/utils/authtest",
+        f"/v1/workflows/runs/{mine['workflow_run_id']}",
+    ]
+    assert api.get("/_mock/namespaces").json()["total"] == 0, "the suite deleted its namespace"
+    api.close()

@@ -111,6 +111,8 @@ def create_app(mode: str, *, control_plane: bool = False) -> Starlette:
             )
         if control_plane and path == "/_mock/health":
             return Response(json.dumps({"status": "ok"}), media_type="application/json")
+        if control_plane and path.startswith("/_mock/namespaces"):  # a mock without namespaces
+            return Response(json.dumps({"detail": "Not Found"}), 404, media_type="application/json")
         if control_plane and path == "/_mock/reset":
             return Response(json.dumps({"now": 1700000000, "offset_seconds": 0}), media_type="application/json")
         if control_plane and path == "/_mock/fixtures":
