@@ -115,7 +115,7 @@ class IdempotencyRecord:
     body: str
 
 
-def record_to_json(record: RunRecord | AssessmentRecord | VendorRecord) -> str:
+def record_to_json(record: RunRecord | AssessmentRecord | VendorRecord | Rehearsal) -> str:
     return dumps(asdict(record))
 
 
@@ -129,3 +129,39 @@ def assessment_from_json(text: str) -> AssessmentRecord:
 
 def vendor_from_json(text: str) -> VendorRecord:
     return VendorRecord(**json.loads(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Rehearsal:
+    """A failure armed for the next matching calls (or asked for by one request's header)."""
+
+    id: str
+    kind: str
+    operation_id: str | None
+    workflow_name: str | None
+    delay_ms: int | None
+    remaining: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "operation_id": self.operation_id,
+            "workflow_name": self.workflow_name,
+            "delay_ms": self.delay_ms,
+            "remaining": self.remaining,
+        }
+
+    def label(self) -> str:
+        return f"delay={self.delay_ms}" if self.kind == "delay" else self.kind
+
+    def matches(self, kind: str, operation_id: str | None, workflow_name: str | None) -> bool:
+        return (
+            self.kind == kind
+            and self.operation_id in (None, operation_id)
+            and self.workflow_name in (None, workflow_name)
+        )
+
+
+def rehearsal_from_json(text: str) -> Rehearsal:
+    return Rehearsal(**json.loads(text))

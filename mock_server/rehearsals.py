@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .ids import IdFactory
+from .records import Rehearsal
 
 HEADER = "x-coverbase-mock-rehearse"
-
-
-@dataclass
-class Rehearsal:
-    id: str
-    kind: str
-    operation_id: str | None
-    workflow_name: str | None
-    delay_ms: int | None
-    remaining: int
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "operation_id": self.operation_id,
-            "workflow_name": self.workflow_name,
-            "delay_ms": self.delay_ms,
-            "remaining": self.remaining,
-        }
-
-    def label(self) -> str:
-        return f"delay={self.delay_ms}" if self.kind == "delay" else self.kind
 
 
 @dataclass
@@ -61,9 +39,11 @@ def parse_header(value: str, delay_ms: tuple[int, int]) -> Rehearsal | None:
 
 
 class Rehearsals:
-    def __init__(self, ids: IdFactory) -> None:
+    """A world's armed rehearsals; they live in its store, so every worker (and replica) sees them."""
+
+    def __init__(self, ids: IdFactory, store: RehearsalStore) -> None:
         self._ids = ids
-        self._armed: list[Rehearsal] = []
+        self._store = store
 
     def arm(
         self,
@@ -75,26 +55,25 @@ class Rehearsals:
         delay_ms: int | None = None,
     ) -> Rehearsal:
         rehearsal = Rehearsal(self._ids.new("mockreh"), kind, operation_id, workflow_name, delay_ms, count)
-        self._armed.append(rehearsal)
+        self._store.rehearsal_add(rehearsal)
         return rehearsal
 
     def take(self, kind: str, workflow_name: str | None, *, operation_id: str | None = None) -> Rehearsal | None:
         """Consume one armed rehearsal matching this call, oldest first."""
-        for rehearsal in self._armed:
-            if rehearsal.kind != kind:
-                continue
-            if rehearsal.operation_id not in (None, operation_id):
-                continue
-            if rehearsal.workflow_name not in (None, workflow_name):
-                continue
-            rehearsal.remaining -= 1
-            if rehearsal.remaining <= 0:
-                self._armed.remove(rehearsal)
-            return rehearsal
-        return None
+        return self._store.rehearsal_take(kind, operation_id, workflow_name)
 
     def armed(self) -> list[Rehearsal]:
-        return list(self._armed)
+        return self._store.rehearsals()
 
     def clear(self) -> None:
-        self._armed.clear()
+        self._store.rehearsals_clear()
+
+
+class RehearsalStore(Protocol):
+    def rehearsal_add(self, rehearsal: Rehearsal) -> None: ...
+
+    def rehearsal_take(self, kind: str, operation_id: str | None, workflow_name: str | None) -> Rehearsal | None: ...
+
+    def rehearsals(self) -> list[Rehearsal]: ...
+
+    def rehearsals_clear(self) -> None: ...

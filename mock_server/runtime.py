@@ -103,7 +103,7 @@ def build_runtime(
         ),
         policy=policy,
         guard=faults.guard(IdempotencyGuard(policy, store, virtual), settings.faults),
-        rehearsals=Rehearsals(the_ids),
+        rehearsals=Rehearsals(the_ids, store),
         keys=faults.keys(KeyRing(store.fixtures), store.fixtures, settings.faults),
         settings=settings,
         webhooks=WebhookDispatcher(

@@ -8,7 +8,8 @@ import logging
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..rehearsals import HEADER, Rehearsal, RehearsalSlot, parse_header
+from ..records import Rehearsal
+from ..rehearsals import HEADER, RehearsalSlot, parse_header
 from .scope import REHEARSAL, route, runtime
 
 log = logging.getLogger("coverbase_mock.rehearsal")

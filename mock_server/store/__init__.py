@@ -17,6 +17,7 @@ from ..records import (
     AssessmentRecord,
     IdempotencyRecord,
     IdempotencyScope,
+    Rehearsal,
     RunRecord,
     VendorRecord,
     dumps,
@@ -116,6 +117,16 @@ class Store(Protocol):
     def journal(self) -> list[dict[str, Any]]: ...
 
     def journal_clear(self) -> None: ...
+
+    def rehearsal_add(self, rehearsal: Rehearsal) -> None: ...
+
+    def rehearsal_take(self, kind: str, operation_id: str | None, workflow_name: str | None) -> Rehearsal | None:
+        """Atomically consume one use of the oldest armed rehearsal matching the call (removed at zero)."""
+        ...
+
+    def rehearsals(self) -> list[Rehearsal]: ...
+
+    def rehearsals_clear(self) -> None: ...
 
     def clock_offset(self) -> int: ...
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import copy
+import dataclasses
 import itertools
 import threading
 from collections import deque
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..fixtures import Fixtures
-from ..records import AssessmentRecord, IdempotencyRecord, IdempotencyScope, RunRecord, VendorRecord
+from ..records import AssessmentRecord, IdempotencyRecord, IdempotencyScope, Rehearsal, RunRecord, VendorRecord
 from . import JOURNAL_LIMIT, ClaimResult, seed
 
 
@@ -42,6 +43,7 @@ class MemoryStore:
         self._idempotency: dict[IdempotencyScope, IdempotencyRecord] = {}
         self._pending: dict[IdempotencyScope, int] = {}
         self._clock_offset = 0
+        self._rehearsals: list[Rehearsal] = []
         self._journal: deque[dict[str, Any]] = deque(maxlen=JOURNAL_LIMIT)
         self._sequence = itertools.count(1)
         self.reset()
@@ -63,6 +65,7 @@ class MemoryStore:
             self._journal.clear()
             self._sequence = itertools.count(1)
             self._clock_offset = 0
+            self._rehearsals = []
             seed(self)
 
     @contextlib.contextmanager
@@ -198,6 +201,36 @@ class MemoryStore:
 
     def journal_clear(self) -> None:
         self._journal.clear()
+
+    def _set_rehearsals(self, armed: list[Rehearsal]) -> None:
+        previous = self._rehearsals
+        self._rehearsals = armed
+        self._log(lambda: setattr(self, "_rehearsals", previous))
+
+    def rehearsal_add(self, rehearsal: Rehearsal) -> None:
+        with self._lock:
+            self._set_rehearsals([*self._rehearsals, rehearsal])
+
+    def rehearsal_take(self, kind: str, operation_id: str | None, workflow_name: str | None) -> Rehearsal | None:
+        with self._lock:
+            for index, rehearsal in enumerate(self._rehearsals):
+                if rehearsal.matches(kind, operation_id, workflow_name):
+                    taken = dataclasses.replace(rehearsal, remaining=rehearsal.remaining - 1)
+                    rest = [
+                        *self._rehearsals[:index],
+                        *([taken] if taken.remaining > 0 else []),
+                        *self._rehearsals[index + 1 :],
+                    ]
+                    self._set_rehearsals(rest)
+                    return taken
+            return None
+
+    def rehearsals(self) -> list[Rehearsal]:
+        return list(self._rehearsals)
+
+    def rehearsals_clear(self) -> None:
+        with self._lock:
+            self._set_rehearsals([])
 
     def clock_offset(self) -> int:
         return self._clock_offset

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -16,11 +17,13 @@ from ..records import (
     AssessmentRecord,
     IdempotencyRecord,
     IdempotencyScope,
+    Rehearsal,
     RunRecord,
     VendorRecord,
     assessment_from_json,
     dumps,
     record_to_json,
+    rehearsal_from_json,
     run_from_json,
     vendor_from_json,
 )
@@ -50,12 +53,16 @@ CREATE TABLE IF NOT EXISTS vendors (
     ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, external_id TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (ns, org_id, id));
 CREATE INDEX IF NOT EXISTS vendors_external ON vendors (ns, org_id, external_id);
+CREATE TABLE IF NOT EXISTS rehearsals (
+    ns TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, data TEXT NOT NULL,
+    remaining INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS rehearsals_ns ON rehearsals (ns, seq);
 CREATE TABLE IF NOT EXISTS namespaces (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, ttl_seconds INTEGER NOT NULL, last_used_at INTEGER NOT NULL,
     keys TEXT NOT NULL, fixtures TEXT);
 CREATE TABLE IF NOT EXISTS namespace_keys (digest TEXT PRIMARY KEY, ns TEXT NOT NULL);
 """
-TABLES = ("meta", "assessments", "runs", "idempotency", "journal", "vendors")
+TABLES = ("meta", "assessments", "runs", "idempotency", "journal", "vendors", "rehearsals")
 
 
 def _scope_args(scope: IdempotencyScope) -> tuple[str, str, str, str]:
@@ -302,6 +309,37 @@ class SqliteStore:
 
     def journal_clear(self) -> None:
         self._write("DELETE FROM journal WHERE ns = ?", ())
+
+    def rehearsal_add(self, rehearsal: Rehearsal) -> None:
+        self._write(
+            "INSERT INTO rehearsals (ns, id, data, remaining) VALUES (?, ?, ?, ?)",
+            (rehearsal.id, record_to_json(rehearsal), rehearsal.remaining),
+        )
+
+    def rehearsal_take(self, kind: str, operation_id: str | None, workflow_name: str | None) -> Rehearsal | None:
+        with self.transaction():
+            rows = self._all("SELECT seq, data, remaining FROM rehearsals WHERE ns = ? ORDER BY seq", ())
+            for seq, data, remaining in rows:
+                armed = rehearsal_from_json(data)
+                if not armed.matches(kind, operation_id, workflow_name):
+                    continue
+                taken = dataclasses.replace(armed, remaining=int(remaining) - 1)
+                if taken.remaining <= 0:
+                    self._write("DELETE FROM rehearsals WHERE ns = ? AND seq = ?", (seq,))
+                else:
+                    self._db.execute(
+                        "UPDATE rehearsals SET remaining = ?, data = ? WHERE seq = ?",
+                        (taken.remaining, record_to_json(taken), seq),
+                    )
+                return taken
+        return None
+
+    def rehearsals(self) -> list[Rehearsal]:
+        rows = self._all("SELECT data FROM rehearsals WHERE ns = ? ORDER BY seq", ())
+        return [rehearsal_from_json(data) for (data,) in rows]
+
+    def rehearsals_clear(self) -> None:
+        self._write("DELETE FROM rehearsals WHERE ns = ?", ())
 
     def clock_offset(self) -> int:
         with self._lock:

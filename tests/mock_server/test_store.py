@@ -281,3 +281,25 @@ def test_sqlite_namespaces_share_a_file_and_nothing_else(tmp_path: Path) -> None
     assert b.get_run(ORG1, "cbwr_" + "b" * 32) is not None
     assert a.get_run(ORG1, "cbwr_a8f2c19e3d4b5e6f7a8b9c0d1e2f3a4b") is None, "a dropped namespace has no rows"
     database.close()
+
+
+def test_rehearsals_are_taken_oldest_first_and_used_up(store: Store) -> None:
+    from mock_server.records import Rehearsal
+
+    store.rehearsal_add(Rehearsal("mockreh_1", "dispatch_failure", "runWorkflow", "wf-a", None, 2))
+    store.rehearsal_add(Rehearsal("mockreh_2", "dispatch_failure", None, None, None, 1))
+    assert store.rehearsal_take("delay", "runWorkflow", "wf-a") is None
+    first = store.rehearsal_take("dispatch_failure", "runWorkflow", "wf-b")
+    assert first is not None and first.id == "mockreh_2", "wf-b does not match the first one"
+    taken = store.rehearsal_take("dispatch_failure", "runWorkflow", "wf-a")
+    assert taken is not None and taken.id == "mockreh_1" and taken.remaining == 1
+    assert [r.remaining for r in store.rehearsals()] == [1]
+    assert store.rehearsal_take("dispatch_failure", "runWorkflow", "wf-a") is not None
+    assert store.rehearsals() == []
+    store.rehearsal_add(Rehearsal("mockreh_3", "delay", None, None, 5, 1))
+    with pytest.raises(Boom), store.transaction():
+        store.rehearsal_take("delay", None, None)
+        raise Boom
+    assert len(store.rehearsals()) == 1, "a rolled-back take gives the use back"
+    store.rehearsals_clear()
+    assert store.rehearsals() == []
