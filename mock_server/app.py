@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
@@ -81,12 +82,21 @@ class EdgeStack:
         await self.app(scope, receive, send)
 
 
-async def _deliver_forever(worlds: Worlds, poll_seconds: float = 0.25) -> None:
-    """Deliver what is due in every world, as virtual time passes; requests only ever enqueue deliveries."""
+async def _background(worlds: Worlds, maintain_every: float, poll_seconds: float = 0.25) -> None:
+    """While served: deliver what is due in every world as virtual time passes (requests only ever enqueue
+    deliveries), and keep every world bounded (x-retention)."""
+    loop = asyncio.get_running_loop()
+    next_maintenance = loop.time() + maintain_every
     while True:
         for world in worlds.loaded():
             if world.webhooks is not None:
                 await world.webhooks.deliver_due()
+        if loop.time() >= next_maintenance:
+            next_maintenance = loop.time() + maintain_every
+            try:
+                worlds.maintain()
+            except Exception:  # a failing maintenance must not stop deliveries; the next round retries
+                logging.getLogger("coverbase_mock").exception("maintenance failed")
         await asyncio.sleep(poll_seconds)
 
 
@@ -95,7 +105,8 @@ def _lifespan(rt: Runtime, worlds: Worlds) -> Callable[[Any], AbstractAsyncConte
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        worker = asyncio.create_task(_deliver_forever(worlds)) if rt.webhooks is not None else None
+        every = float(spec.load_control_document()["x-retention"]["maintenance_every_seconds"])
+        worker = asyncio.create_task(_background(worlds, every))
         try:
             yield
         finally:
@@ -116,7 +127,11 @@ def _control_document_under(base: str) -> dict[str, Any]:
 
 def app_from_env() -> AsyncApp:
     """uvicorn factory for `--workers N`: each worker process builds its app from the settings it inherits."""
-    return create_app(settings=Settings.from_env())
+    from .cli import settle_heap
+
+    app = create_app(settings=Settings.from_env())
+    settle_heap()
+    return app
 
 
 def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> AsyncApp:

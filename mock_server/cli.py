@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import os
 import sys
@@ -53,8 +54,22 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--state", type=Path, default=None, help="keep all state in this SQLite file (default: in memory)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (more than 1 needs --state)")
+    p.add_argument(
+        "--retention-days",
+        type=int,
+        default=None,
+        metavar="N",
+        help="keep runs and assessments N days of virtual time (default: x-retention; 0 keeps everything)",
+    )
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return p
+
+
+def settle_heap() -> None:
+    """Everything built at start-up (documents, validators, connexion) lives as long as the process: moved out
+    of the collector's sight, full collections no longer walk it on every request burst (p99 latency)."""
+    gc.collect()
+    gc.freeze()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         planted = faults.validate(args.fault)
     except ValueError as exc:
         print(f"coverbase-mock: {exc}", file=sys.stderr)
+        return 2
+    if args.retention_days is not None and args.retention_days < 0:
+        print("coverbase-mock: --retention-days must be 0 (keep everything) or more", file=sys.stderr)
         return 2
     if args.workers < 1:
         print("coverbase-mock: --workers must be at least 1", file=sys.stderr)
@@ -96,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         control_plane=control,
         control_token=args.control_token,
         faults=planted,
+        retention_days=args.retention_days,
     )
     try:
         fixtures = load_fixtures(args.fixtures, spec.load_document())
@@ -128,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         app = create_app(build_runtime(settings, fixtures=fixtures))
+        settle_heap()
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 

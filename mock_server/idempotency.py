@@ -111,6 +111,11 @@ class IdempotencyGuard:
         now = self._clock.now()
         if self._last_purge is not None and now - self._last_purge < PURGE_EVERY_SECONDS:
             return
+        self.purge()
+
+    def purge(self) -> int:
+        """Delete the records whose window has closed; returns how many."""
+        now = self._clock.now()
         self._last_purge = now
         # A record is live while now < first_used_at + window: purge those whose window closed.
-        self._store.idempotency_purge(self._live_from(now))
+        return self._store.idempotency_purge(self._live_from(now))

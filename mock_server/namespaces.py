@@ -101,6 +101,16 @@ class Worlds:
         self._touch(namespace_id)
         return world
 
+    def maintain(self) -> int:
+        """Every world's maintenance (see Runtime.maintain), expired namespaces swept, freed pages reclaimed."""
+        purged = self.sweep()
+        for world in self.loaded():
+            purged += world.maintain()
+        database = getattr(self.default.store, "database", None)
+        if isinstance(database, SqliteDatabase):
+            database.reclaim()
+        return purged
+
     def loaded(self) -> Iterator[Runtime]:
         yield self.default
         yield from list(self._loaded.values())

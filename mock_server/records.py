@@ -9,6 +9,7 @@ well under a kilobyte.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -51,12 +52,21 @@ class AssessmentRecord:
     custom_fields_json: str = "[]"
     archived_status: str | None = None
     archived_at: int | None = None
+    created_at: int = 0
+    seed: bool = False  # from the fixtures: kept by the retention policy
 
     @classmethod
     def new(
-        cls, org_id: str, fields: dict[str, Any], custom_fields: list[dict[str, Any]] | None = None
+        cls,
+        org_id: str,
+        fields: dict[str, Any],
+        custom_fields: list[dict[str, Any]] | None = None,
+        *,
+        seed: bool = False,
     ) -> AssessmentRecord:
-        return cls(org_id, dumps(fields), dumps(custom_fields or []))
+        return cls(
+            org_id, dumps(fields), dumps(custom_fields or []), created_at=int(fields.get("created_at", 0)), seed=seed
+        )
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -74,9 +84,7 @@ class AssessmentRecord:
         return str(self.fields["id"])
 
     def with_fields(self, fields: dict[str, Any]) -> AssessmentRecord:
-        return AssessmentRecord(
-            self.org_id, dumps(fields), self.custom_fields_json, self.archived_status, self.archived_at
-        )
+        return dataclasses.replace(self, fields_json=dumps(fields))
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,20 @@ class Runtime:
     def close(self) -> None:
         self.store.close()
 
+    def maintain(self) -> int:
+        """Keep the world bounded: closed idempotency windows and objects past retention go; returns how many."""
+        purged = self.guard.purge()
+        days = self.retention_days
+        if days:
+            purged += self.store.purge_older_than(self.clock.now() - days * 86400)
+        return purged
+
+    @property
+    def retention_days(self) -> int:
+        if self.settings.retention_days is not None:
+            return self.settings.retention_days
+        return int(spec.load_control_document()["x-retention"]["default_days"])
+
     def drop(self) -> None:
         """Delete everything of this world (an expired or deleted namespace)."""
         self.store.drop()

@@ -21,6 +21,8 @@ class Settings:
     faults: frozenset[str] = field(default_factory=frozenset)
     # The fast lane (http/fast_lane.py) for valid API requests; off only to compare the two lanes.
     fast_lane: bool = True
+    # Days of virtual time runs and assessments are kept (None: x-retention.default_days; 0: forever).
+    retention_days: int | None = None
 
     def to_env(self) -> dict[str, str]:
         data: dict[str, Any] = asdict(self)
@@ -39,4 +41,5 @@ class Settings:
             control_token=data["control_token"],
             faults=frozenset(data["faults"]),
             fast_lane=bool(data["fast_lane"]),
+            retention_days=data["retention_days"],
         )

@@ -81,6 +81,11 @@ class Store(Protocol):
 
     def runs_for_assessment(self, org_id: str, assessment_id: str) -> list[RunRecord]: ...
 
+    def purge_older_than(self, cutoff: int) -> int:
+        """The retention policy: delete runs started and assessments created before `cutoff` (virtual time),
+        seed objects excepted; returns how many."""
+        ...
+
     def get_vendor(self, org_id: str, vendor_id: str) -> VendorRecord | None: ...
 
     def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None: ...
@@ -139,7 +144,7 @@ def seed(store: Store) -> None:
         for item in org.assessments:
             fields = {k: copy.deepcopy(v) for k, v in item.items() if k != "custom_fields"}
             fields.setdefault("workflow_run_id", None)
-            store.put_assessment(AssessmentRecord.new(org.id, fields, item.get("custom_fields", [])))
+            store.put_assessment(AssessmentRecord.new(org.id, fields, item.get("custom_fields", []), seed=True))
         for run_seed in org.runs:
             snap = run_seed.run
             store.put_run(

@@ -6,6 +6,7 @@ import bisect
 import contextlib
 import copy
 import dataclasses
+import functools
 import itertools
 import threading
 from collections import deque
@@ -141,6 +142,34 @@ class MemoryStore:
     def runs_for_assessment(self, org_id: str, assessment_id: str) -> list[RunRecord]:
         state = self._orgs[org_id]
         return [state.runs[r] for r in state.runs_by_assessment.get(assessment_id, [])]
+
+    def purge_older_than(self, cutoff: int) -> int:
+        purged = 0
+        with self.transaction():
+            for state in self._orgs.values():
+                # run_order is sorted by start: the old runs are at its front.
+                old = []
+                for started_at, _, run_id in state.run_order:
+                    if started_at >= cutoff:
+                        break
+                    if state.runs[run_id].snapshot_json is None:
+                        old.append(run_id)
+                for run_id in old:
+                    record = state.runs[run_id]
+                    self._delete(state.runs, run_id)
+                    entry = (record.started_at, record.sequence, run_id)
+                    state.run_order.remove(entry)
+                    self._log(functools.partial(bisect.insort, state.run_order, entry))
+                    targets = state.runs_by_assessment.get(record.target_assessment_id or "")
+                    if targets is not None and run_id in targets:
+                        targets.remove(run_id)
+                        self._log(functools.partial(targets.append, run_id))
+                purged += len(old)
+                stale = [a for a, r in state.assessments.items() if not r.seed and r.created_at < cutoff]
+                for assessment_id in stale:
+                    self._delete(state.assessments, assessment_id)
+                purged += len(stale)
+        return purged
 
     def get_vendor(self, org_id: str, vendor_id: str) -> VendorRecord | None:
         state = self._orgs.get(org_id)

@@ -35,10 +35,12 @@ BUSY_TIMEOUT_SECONDS = 30.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (ns TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (ns, name));
 CREATE TABLE IF NOT EXISTS assessments (
-    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (ns, org_id, id));
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, created_at INTEGER NOT NULL, seed INTEGER NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (ns, org_id, id));
+CREATE INDEX IF NOT EXISTS assessments_age ON assessments (ns, seed, created_at);
 CREATE TABLE IF NOT EXISTS runs (
     ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, started_at INTEGER NOT NULL, sequence INTEGER NOT NULL,
-    target_assessment_id TEXT, data TEXT NOT NULL, PRIMARY KEY (ns, org_id, id));
+    target_assessment_id TEXT, seed INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (ns, org_id, id));
 CREATE INDEX IF NOT EXISTS runs_order ON runs (ns, org_id, started_at, sequence);
 CREATE INDEX IF NOT EXISTS runs_target ON runs (ns, org_id, target_assessment_id, sequence);
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -80,6 +82,8 @@ class SqliteDatabase:
         self.connection = sqlite3.connect(
             str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
         )
+        # Set before the first table exists (no effect on an older file): freed pages can be given back.
+        self.connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
         self.connection.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a commit survives the process being killed (the acknowledged-write promise);
         # only an OS crash or power cut could lose the last commits, which FULL would add an fsync for.
@@ -107,6 +111,15 @@ class SqliteDatabase:
     def close(self) -> None:
         with self.lock:
             self.connection.close()
+
+    def reclaim(self, max_pages: int = 2000) -> int:
+        """Give pages freed by deletions back to the file system (incremental auto-vacuum); returns how many."""
+        with self.lock:
+            free = int(self.connection.execute("PRAGMA freelist_count").fetchone()[0])
+            if free and not self.connection.in_transaction:
+                # executescript runs the pragma to completion (execute() would free one page per step).
+                self.connection.executescript(f"PRAGMA incremental_vacuum({min(free, max_pages)});")
+            return min(free, max_pages)
 
 
 class SqliteStore:
@@ -182,8 +195,8 @@ class SqliteStore:
 
     def put_assessment(self, record: AssessmentRecord) -> None:
         self._write(
-            "INSERT OR REPLACE INTO assessments (ns, org_id, id, data) VALUES (?, ?, ?, ?)",
-            (record.org_id, record.id, record_to_json(record)),
+            "INSERT OR REPLACE INTO assessments (ns, org_id, id, created_at, seed, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (record.org_id, record.id, record.created_at, int(record.seed), record_to_json(record)),
         )
 
     def get_run(self, org_id: str, run_id: str) -> RunRecord | None:
@@ -192,14 +205,15 @@ class SqliteStore:
 
     def put_run(self, record: RunRecord) -> None:
         self._write(
-            "INSERT OR REPLACE INTO runs (ns, org_id, id, started_at, sequence, target_assessment_id, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO runs (ns, org_id, id, started_at, sequence, target_assessment_id, seed, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.org_id,
                 record.workflow_run_id,
                 record.started_at,
                 record.sequence,
                 record.target_assessment_id,
+                int(record.snapshot_json is not None),
                 record_to_json(record),
             ),
         )
@@ -220,6 +234,14 @@ class SqliteStore:
             (org_id, assessment_id),
         )
         return [run_from_json(data) for (data,) in rows]
+
+    def purge_older_than(self, cutoff: int) -> int:
+        with self.transaction():
+            runs = self._write("DELETE FROM runs WHERE ns = ? AND seed = 0 AND started_at < ?", (cutoff,)).rowcount
+            assessments = self._write(
+                "DELETE FROM assessments WHERE ns = ? AND seed = 0 AND created_at < ?", (cutoff,)
+            ).rowcount
+        return int(runs) + int(assessments)
 
     def get_vendor(self, org_id: str, vendor_id: str) -> VendorRecord | None:
         row = self._one("SELECT data FROM vendors WHERE ns = ? AND org_id = ? AND id = ?", (org_id, vendor_id))

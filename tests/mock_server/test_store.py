@@ -303,3 +303,22 @@ def test_rehearsals_are_taken_oldest_first_and_used_up(store: Store) -> None:
     assert len(store.rehearsals()) == 1, "a rolled-back take gives the use back"
     store.rehearsals_clear()
     assert store.rehearsals() == []
+
+
+def test_retention_deletes_old_runs_and_assessments_but_never_seeds(store: Store) -> None:
+    seeded_runs = _seeded_run_ids(store, ORG1)
+    old = _run("cbwr_" + "1" * 32, 1_000, store.next_sequence(), target="cbqsrw_" + "7" * 32)
+    new = _run("cbwr_" + "2" * 32, 5_000, store.next_sequence())
+    store.put_run(old)
+    store.put_run(new)
+    store.put_assessment(AssessmentRecord.new(ORG1, {"id": "cbqsrw_" + "7" * 32, "created_at": 1_000}))
+    store.put_assessment(AssessmentRecord.new(ORG1, {"id": "cbqsrw_" + "8" * 32, "created_at": 5_000}))
+    assert store.purge_older_than(2_000) == 2
+    assert store.get_run(ORG1, old.workflow_run_id) is None and store.get_run(ORG1, new.workflow_run_id) is not None
+    assert store.runs_for_assessment(ORG1, "cbqsrw_" + "7" * 32) == []
+    assert store.get_assessment(ORG1, "cbqsrw_" + "7" * 32) is None
+    assert store.get_assessment(ORG1, "cbqsrw_" + "8" * 32) is not None
+    # Fixture objects are far older than any cutoff and stay.
+    assert store.purge_older_than(10**10) == 2
+    assert _seeded_run_ids(store, ORG1) == seeded_runs
+    assert store.get_assessment(ORG1, "cbqsrw_2d5e8f1a4b7c0d3e6f9a2b5c8d1e4f7a") is not None
