@@ -41,6 +41,8 @@ class NamespaceCatalog(Protocol):
 
     def all(self) -> list[NamespaceRecord]: ...
 
+    def count(self) -> int: ...
+
     def touch(self, namespace_id: str, at: int) -> None: ...
 
 
@@ -71,6 +73,9 @@ class MemoryCatalog:
 
     def all(self) -> list[NamespaceRecord]:
         return list(self._records.values())
+
+    def count(self) -> int:
+        return len(self._records)
 
     def touch(self, namespace_id: str, at: int) -> None:
         record = self._records.get(namespace_id)

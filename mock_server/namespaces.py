@@ -19,7 +19,7 @@ from .clock import Clock, RealClock
 from .fixtures import Fixtures, OrgFixture, parse_fixtures
 from .ids import IdFactory
 from .namespace_catalog import MemoryCatalog, NamespaceCatalog, NamespaceRecord, key_digest
-from .runtime import Runtime, build_runtime
+from .runtime import Runtime
 from .store import Store
 from .store.memory import MemoryStore
 from .store.sqlite import SqliteCatalog, SqliteDatabase, SqliteStore
@@ -119,8 +119,8 @@ class Worlds:
 
     def create(self, ttl_seconds: int | None = None, fixtures: Any = None) -> tuple[NamespaceRecord, Runtime]:
         """A new namespace; NamespaceError for unusable inline fixtures, NamespaceLimit at the limit."""
-        self.sweep()
-        if len(self.catalog.all()) >= self.limit:
+        self._sweep_if_due()
+        if self.catalog.count() >= self.limit:
             raise NamespaceLimit(f"{self.limit} namespaces are live")
         if fixtures is None:
             base = self.default.fixtures
@@ -207,20 +207,12 @@ def worlds_for(default: Runtime, *, limit: int = 10_000, default_ttl: int = 3600
     (the same SQLite database, one partition each, or memory), on the same base clock and ID factory."""
     database = getattr(default.store, "database", None)
     catalog: NamespaceCatalog = SqliteCatalog(database) if isinstance(database, SqliteDatabase) else MemoryCatalog()
-    transport = default.webhooks.transport if default.webhooks is not None else None
 
     def make_world(namespace_id: str, fixtures: Fixtures) -> Runtime:
         if isinstance(database, SqliteDatabase):
             store: Store = SqliteStore(database, fixtures, namespace_id)
         else:
             store = MemoryStore(fixtures)
-        return build_runtime(
-            default.settings,
-            store=store,
-            clock=default.clock.base,
-            ids=default.ids,
-            webhook_transport=transport,
-            namespace=namespace_id,
-        )
+        return default.sibling(store, namespace_id)
 
     return Worlds(default, make_world, catalog, default.ids, default_ttl=default_ttl, limit=limit)

@@ -9,7 +9,7 @@ import httpx
 
 from . import faults, spec
 from .auth import KeyRing
-from .clock import Clock, VirtualClock
+from .clock import Clock, SystemClock, VirtualClock
 from .errors import ErrorFactory
 from .fixtures import Fixtures, load_fixtures
 from .idempotency import IdempotencyGuard
@@ -38,6 +38,12 @@ class Runtime:
     webhooks: WebhookDispatcher | None = None
     namespace: str = "default"
     worlds: Any = None  # the namespaces.Worlds this world belongs to (None for a world of its own)
+    shared: Any = None  # the _Shared parts it was built from, to build sibling worlds (namespaces)
+
+    def sibling(self, store: Store, namespace: str) -> Runtime:
+        """Another world of the same mock (a namespace): its own state, clock offset, keys and rehearsals."""
+        built: Runtime = self.shared.world(store, namespace)
+        return built
 
     @property
     def fixtures(self) -> Fixtures:
@@ -93,39 +99,67 @@ def build_runtime(
     ids: IdFactory | None = None,
     store: Store | None = None,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
-    namespace: str = "default",
 ) -> Runtime:
-    """A world from its settings; fixtures, clock, IDs and store may be injected (tests, benchmarks)."""
+    """The default world from its settings; fixtures, clock, IDs and store may be injected (tests, benchmarks)."""
     settings = settings or Settings()
     document = spec.load_document()
+    control = spec.load_control_document()
     if store is None:
         fixtures = fixtures or load_fixtures(settings.fixtures_path, document)
         store = SqliteStore(settings.state_path, fixtures) if settings.state_path else MemoryStore(fixtures)
-    store = faults.store(store, settings.faults)
-    policy = faults.policy(spec.idempotency_policy(document), settings.faults)
-    the_ids = ids or RandomIds()
-    virtual = VirtualClock(clock, offsets=store)
-    return Runtime(
+    shared = _Shared(
         document=document,
-        store=store,
-        clock=virtual,
-        ids=the_ids,
+        settings=settings,
+        ids=ids or RandomIds(),
+        base_clock=clock or SystemClock(),
         errors=ErrorFactory(
             faults.catalog(spec.error_catalog(document), settings.faults),
-            {**spec.plain_errors(document), **spec.plain_errors(spec.load_control_document())},
+            {**spec.plain_errors(document), **spec.plain_errors(control)},
             spec.fixed_response_headers(document, "Unauthorized"),
         ),
-        policy=policy,
-        guard=faults.guard(IdempotencyGuard(policy, store, virtual), settings.faults),
-        rehearsals=Rehearsals(the_ids, store),
-        keys=faults.keys(KeyRing(store.fixtures), store.fixtures, settings.faults),
-        settings=settings,
-        webhooks=WebhookDispatcher(
-            DeliveryPolicy.from_document(spec.load_control_document()),
-            virtual,
-            the_ids,
-            fixture_subscriptions(store.fixtures),
-            transport=webhook_transport,
-        ),
-        namespace=namespace,
+        policy=faults.policy(spec.idempotency_policy(document), settings.faults),
+        delivery=DeliveryPolicy.from_document(control),
+        webhook_transport=webhook_transport,
     )
+    return shared.world(store, "default")
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every world of one mock shares: the documents' facts, settings, IDs and the base clock."""
+
+    document: dict[str, Any]
+    settings: Settings
+    ids: IdFactory
+    base_clock: Clock
+    errors: ErrorFactory
+    policy: IdempotencyPolicy
+    delivery: DeliveryPolicy
+    webhook_transport: httpx.AsyncBaseTransport | None
+
+    def world(self, store: Store, namespace: str) -> Runtime:
+        faulted = self.settings.faults
+        store = faults.store(store, faulted)
+        virtual = VirtualClock(self.base_clock, offsets=store)
+        world = Runtime(
+            document=self.document,
+            store=store,
+            clock=virtual,
+            ids=self.ids,
+            errors=self.errors,
+            policy=self.policy,
+            guard=faults.guard(IdempotencyGuard(self.policy, store, virtual), faulted),
+            rehearsals=Rehearsals(self.ids, store),
+            keys=faults.keys(KeyRing(store.fixtures), store.fixtures, faulted),
+            settings=self.settings,
+            webhooks=WebhookDispatcher(
+                self.delivery,
+                virtual,
+                self.ids,
+                fixture_subscriptions(store.fixtures),
+                transport=self.webhook_transport,
+            ),
+            namespace=namespace,
+        )
+        world.shared = self
+        return world

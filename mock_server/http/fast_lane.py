@@ -1,4 +1,4 @@
-"""The fast lane: a valid request to an API operation is answered here, without connexion's per-request stack.
+"""The fast lane: a valid request to any operation is answered here, without connexion's per-request stack.
 
 connexion spends most of a request in routing, security, validation and context middlewares. This lane
 runs the operation table's own rules - the same objects the connexion adapters call - and, only when
@@ -25,7 +25,7 @@ class FastLane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = route(scope) if scope["type"] == "http" else None
         op = match.operation if match is not None else None
-        if match is None or op is None or op.document != "api":
+        if match is None or op is None:
             await self.app(scope, receive, send)
             return
         rt = runtime(scope)

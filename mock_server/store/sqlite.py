@@ -431,6 +431,10 @@ class SqliteCatalog:
             ).fetchall()
         return [self._record(row) for row in rows]
 
+    def count(self) -> int:
+        with self.database.lock:
+            return int(self.database.connection.execute("SELECT COUNT(*) FROM namespaces").fetchone()[0])
+
     def touch(self, namespace_id: str, at: int) -> None:
         with self.database.lock:
             self.database.connection.execute(
