@@ -9,6 +9,8 @@ PY_DIRS := $(wildcard mock_server contract_tests spec_tools bench tests examples
 BASE_URL ?= http://127.0.0.1:4010
 API_KEY ?= ak_live_xxx
 BASE ?= origin/main
+# Parallel test processes (pytest-xdist); CI machines have 2 cores.
+TEST_WORKERS ?= 2
 
 .PHONY: help mock test lint typecheck test-reliability contract docs lint-spec spec-diff bench clean
 
@@ -33,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/mypy examples
 
 test: lint lint-spec
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q -n $(TEST_WORKERS) --durations=15
 
 contract: $(STAMP)
 	$(BIN)/coverbase-contract --base-url $(BASE_URL) --api-key $(API_KEY) $(CONTRACT_ARGS)
