@@ -49,12 +49,16 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def coverbase_mock_session(request: pytest.FixtureRequest) -> Iterator[MockSession]:
     """The mock of this test process: started on first use, stopped at the end of the session."""
+    from .fixtures import FixtureError
     from .testing import MockControlError, MockSession
 
     url = request.config.getoption(URL_OPTION)
+    fixtures = request.config.getoption(FIXTURES_OPTION)
+    if fixtures is not None:  # relative to where pytest was started, as a user typing the option expects
+        fixtures = request.config.invocation_params.dir / fixtures
     try:
-        session = MockSession.connect(url) if url else MockSession.start(request.config.getoption(FIXTURES_OPTION))
-    except MockControlError as exc:
+        session = MockSession.connect(url) if url else MockSession.start(fixtures)
+    except (MockControlError, FixtureError) as exc:
         raise pytest.UsageError(f"coverbase_mock: {exc}") from exc
     try:
         yield session

@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import os
 import re
+import ssl
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -176,9 +177,10 @@ class CoverbaseMock:
         fixtures: Mapping[str, Any],
         *,
         remote: bool,
+        control: httpx.Client,
         namespace: str | None = None,
         api_keys: Mapping[str, str] | None = None,
-        control_token: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.remote = remote
@@ -191,12 +193,11 @@ class CoverbaseMock:
             self.api_key = self.ids.api_keys[0]
             self.second_api_key = self.ids.second.api_keys[0] if self.ids.second is not None else None
         self.clock = MockClock(self)
-        headers = {}
-        if namespace is not None:
-            headers[NAMESPACE_HEADER] = namespace
-        if control_token:
-            headers[CONTROL_TOKEN_HEADER] = control_token
-        self._control_client = httpx.Client(base_url=self.url, headers=headers, timeout=CLIENT_TIMEOUT_SECONDS)
+        # The control client is the session's (one connection for every test); the namespace goes on each call.
+        self._control_client = control
+        self._control_headers = {NAMESPACE_HEADER: namespace} if namespace is not None else {}
+        # One SSL context for every client: building one per httpx client costs ~35 ms (it loads the CA bundle).
+        self._ssl_context = ssl_context or httpx.create_ssl_context()
         self._clients: list[httpx.Client] = []
 
     def __repr__(self) -> str:
@@ -225,7 +226,9 @@ class CoverbaseMock:
 
     def _client_options(self, api_key: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {api_key or self.api_key}", **dict(kwargs.pop("headers", {}) or {})}
-        return {"base_url": self.url, "headers": headers, "timeout": CLIENT_TIMEOUT_SECONDS, **kwargs}
+        options = {"base_url": self.url, "headers": headers, "timeout": CLIENT_TIMEOUT_SECONDS, **kwargs}
+        options.setdefault("verify", self._ssl_context)
+        return options
 
     # --- control plane ---------------------------------------------------------------------------
 
@@ -306,10 +309,10 @@ class CoverbaseMock:
             latest = entry
 
     def close(self) -> None:
+        """Close the clients this handle made (the async ones are closed by their `async with`)."""
         for client in self._clients:
             client.close()
         self._clients.clear()
-        self._control_client.close()
 
     # --- plumbing --------------------------------------------------------------------------------
 
@@ -326,7 +329,7 @@ class CoverbaseMock:
 
     def _control(self, method: str, path: str, *, expect: int | None = None, json: Any = None) -> httpx.Response:
         self._check_reachable()
-        response = self._control_client.request(method, path, json=json)
+        response = self._control_client.request(method, path, json=json, headers=self._control_headers)
         ok = response.status_code == expect if expect is not None else response.is_success
         if not ok:
             raise MockControlError(f"{method} {self.url}{path} answered {response.status_code}: {response.text}")
@@ -429,7 +432,10 @@ class MockSession:
         # A shared mock off loopback needs its control token; a mock started here has none.
         self._token = (os.environ.get(CONTROL_TOKEN_ENV) or None) if remote else None
         headers = {CONTROL_TOKEN_HEADER: self._token} if self._token else {}
-        self._http = httpx.Client(base_url=url, headers=headers, timeout=CLIENT_TIMEOUT_SECONDS)
+        self._ssl_context = httpx.create_ssl_context()
+        self._http = httpx.Client(
+            base_url=url, headers=headers, timeout=CLIENT_TIMEOUT_SECONDS, verify=self._ssl_context
+        )
         self.namespaces: bool | None = None if remote else False
         self._fixtures: Mapping[str, Any] | None = None
 
@@ -468,9 +474,10 @@ class MockSession:
                     self.url,
                     ns["fixtures"],
                     remote=self.remote,
+                    control=self._http,
                     namespace=ns["namespace_id"],
                     api_keys=ns["api_keys"],
-                    control_token=self._token,
+                    ssl_context=self._ssl_context,
                 )
             if created.status_code not in (404, 405):
                 raise MockControlError(
@@ -479,7 +486,9 @@ class MockSession:
             self.namespaces = False
         if self._fixtures is None:
             self._fixtures = self._checked(self._http.get("/_mock/fixtures")).json()
-        mock = CoverbaseMock(self.url, self._fixtures, remote=self.remote, control_token=self._token)
+        mock = CoverbaseMock(
+            self.url, self._fixtures, remote=self.remote, control=self._http, ssl_context=self._ssl_context
+        )
         try:
             mock.reset()
         except BaseException:

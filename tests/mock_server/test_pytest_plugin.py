@@ -108,8 +108,11 @@ def test_fixtures_option_serves_another_fixture_file(pytester: pytest.Pytester, 
     pytester.runpytest_inprocess("--coverbase-fixtures", str(custom)).assert_outcomes(passed=1)
 
 
-def test_a_shared_mock_without_namespaces_is_reset_per_test(pytester: pytest.Pytester, running_mock: str) -> None:
+def test_a_shared_mock_without_namespaces_is_reset_per_test(
+    pytester: pytest.Pytester, running_mock: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makepyfile(test_isolation=ISOLATION, test_frozen=FROZEN)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # this run is not parallel, even under -n
     result = pytester.runpytest_inprocess("--coverbase-url", running_mock)
     result.assert_outcomes(passed=2, failed=1)
     # freezegun cannot reach it: the test fails with one line naming the fix.
@@ -140,3 +143,11 @@ def test_an_unreachable_shared_mock_is_named(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess("--coverbase-url", "http://127.0.0.1:1")
     assert result.ret != pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*coverbase_mock: no coverbase-mock answers at http://127.0.0.1:1*"])
+
+
+def test_a_bad_fixture_file_is_named(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_one(coverbase_mock): pass")
+    pytester.path.joinpath("bad.yaml").write_text("orgs: []\n")
+    result = pytester.runpytest_inprocess("--coverbase-fixtures", "bad.yaml")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*coverbase_mock: invalid fixtures:*"])
