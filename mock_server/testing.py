@@ -373,7 +373,7 @@ class _ServerThread:
     def __init__(self, fixtures: Path | None) -> None:
         with warnings.catch_warnings():
             # The mock's dependencies warn about their own dependencies on import (connexion about
-            # jsonschema's RefResolver, starlette about httpx): nothing a test of an integrator can act on.
+            # jsonschema's RefResolver, starlette about httpx): nothing an integrator's test can act on.
             warnings.simplefilter("ignore")
             import uvicorn
 
