@@ -74,26 +74,40 @@ def coverbase_mock_session(request: pytest.FixtureRequest) -> Iterator[MockSessi
 @pytest.fixture
 def coverbase_mock(coverbase_mock_session: MockSession) -> Iterator[CoverbaseMock]:
     """A clean coverbase-mock for this test: URL, keys, fixture IDs, clients, clock, rehearsals, journal."""
-    from .testing import TimeWentBackwards
-
     session = coverbase_mock_session
-    mock = session.handle()
-    if session.namespaces is False and session.remote and os.environ.get("PYTEST_XDIST_WORKER"):
-        session.release(mock)
-        pytest.fail(
-            f"coverbase_mock: the mock at {session.url} offers no /_mock/namespaces, so every test resets it and"
-            " parallel tests would reset each other: run without -n, or use a mock that has namespaces",
-            pytrace=False,
-        )
+    mock = _fresh(session)
     try:
         yield mock
-        problem = None
         if not mock.remote:
-            try:
-                mock.check_time_order()
-            except TimeWentBackwards as exc:
-                problem = str(exc)
-        if problem is not None:
-            pytest.fail(f"coverbase_mock: {problem}", pytrace=False)
+            _fail_if_time_went_backwards(mock)
     finally:
         session.release(mock)
+
+
+def _fresh(session: MockSession) -> CoverbaseMock:
+    from .testing import NoNamespaces
+
+    # Under pytest-xdist other workers' tests run at the same time: resetting a shared mock would wipe theirs.
+    parallel = session.remote and bool(os.environ.get("PYTEST_XDIST_WORKER"))
+    refused = None
+    try:
+        return session.handle(may_reset=not parallel)
+    except NoNamespaces as exc:
+        refused = str(exc)
+    pytest.fail(
+        f"coverbase_mock: {refused}, so every test resets it and parallel tests would reset each other:"
+        " run without -n, or use a mock that has namespaces",
+        pytrace=False,
+    )
+
+
+def _fail_if_time_went_backwards(mock: CoverbaseMock) -> None:
+    from .testing import TimeWentBackwards
+
+    problem = None
+    try:
+        mock.check_time_order()
+    except TimeWentBackwards as exc:
+        problem = str(exc)
+    if problem is not None:  # failed outside the except block: one line, no chained traceback
+        pytest.fail(f"coverbase_mock: {problem}", pytrace=False)

@@ -46,6 +46,10 @@ class MockControlError(RuntimeError):
     """The mock's control plane refused a call (the message quotes its answer)."""
 
 
+class NoNamespaces(MockControlError):
+    """The mock offers no namespaces, and resetting it was not allowed."""
+
+
 class FrozenTimeUnreachable(RuntimeError):
     """freezegun froze time in this process, but the mock runs in another one: its clock cannot follow."""
 
@@ -463,8 +467,9 @@ class MockSession:
             )
         return session
 
-    def handle(self) -> CoverbaseMock:
-        """A handle on a clean world: a new namespace when the mock offers them, else the mock reset."""
+    def handle(self, *, may_reset: bool = True) -> CoverbaseMock:
+        """A handle on a clean world: a new namespace when the mock offers them, else the mock reset (unless
+        `may_reset` is False: then `NoNamespaces` is raised before anything is reset)."""
         if self.namespaces is not False:
             created = self._http.post("/_mock/namespaces")
             if created.status_code == 201:
@@ -484,6 +489,8 @@ class MockSession:
                     f"POST {self.url}/_mock/namespaces answered {created.status_code}: {created.text}"
                 )
             self.namespaces = False
+        if not may_reset:
+            raise NoNamespaces(f"the mock at {self.url} offers no /_mock/namespaces")
         if self._fixtures is None:
             self._fixtures = self._checked(self._http.get("/_mock/fixtures")).json()
         mock = CoverbaseMock(

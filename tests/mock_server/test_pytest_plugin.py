@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpcore  # noqa: F401 - see below
+import httpx
 import pytest
 import yaml
 
@@ -125,9 +126,14 @@ def test_a_shared_mock_without_namespaces_refuses_parallel_tests(
     pytester: pytest.Pytester, running_mock: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makepyfile(test_isolation=ISOLATION)
+    key = {"Authorization": "Bearer ak_live_xxx"}
+    httpx.post(f"{running_mock}/_mock/reset")  # the previous test left a rehearsal armed
+    theirs = httpx.post(f"{running_mock}/v1/workflows/onboard-vendor/run", headers=key).json()["workflow_run_id"]
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")  # what a pytest-xdist worker sees
     result = pytester.runpytest_inprocess("--coverbase-url", running_mock)
     result.assert_outcomes(errors=2)
+    # Refused before anything was reset: what another worker (or person) had on the mock is still there.
+    assert httpx.get(f"{running_mock}/v1/workflows/runs/{theirs}", headers=key).status_code == 200
     result.stdout.fnmatch_lines(["*offers no /_mock/namespaces, so every test resets it*run without -n*"])
 
 
