@@ -324,8 +324,9 @@ class CoverbaseMock:
         if self.remote and clocks.freezegun_active():
             raise FrozenTimeUnreachable(
                 f"time is frozen by freezegun in this process, but the mock at {self.url} runs in another process"
-                " and cannot follow it: move the mock's clock with coverbase_mock.clock.advance()/set() or"
-                " reset(now=...) instead, or use the in-process mock (run pytest without --coverbase-url)"
+                " and cannot follow it: instead of freeze_time, move the mock's clock with"
+                " coverbase_mock.clock.advance()/set() or reset(now=...), or use the in-process mock (run pytest"
+                " without --coverbase-url)"
             )
 
     def _check_reachable_request(self, request: httpx.Request) -> None:

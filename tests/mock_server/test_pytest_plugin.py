@@ -118,7 +118,7 @@ def test_a_shared_mock_without_namespaces_is_reset_per_test(
     result.assert_outcomes(passed=2, failed=1)
     # freezegun cannot reach it: the test fails with one line naming the fix.
     result.stdout.re_match_lines([r".*FrozenTimeUnreachable: time is frozen by freezegun in this process.*"])
-    fix = r"cannot follow it: move the mock's clock with coverbase_mock\.clock\.advance"
+    fix = r"cannot follow it: instead of freeze_time, move the mock's clock with coverbase_mock\.clock\.advance"
     assert re.search(fix, result.stdout.str())
 
 

@@ -211,7 +211,9 @@ def test_frozen_time_cannot_reach_a_mock_in_another_process(remote: CoverbaseMoc
     assert remote.remote
     assert remote.client().get("/v1/utils/authtest").status_code == 200
     with freeze_time(FROZEN):
-        with pytest.raises(FrozenTimeUnreachable, match="cannot follow it: move the mock's clock"):
+        with pytest.raises(
+            FrozenTimeUnreachable, match="cannot follow it: instead of freeze_time, move the mock's clock"
+        ):
             remote.client().get("/v1/utils/authtest")
         with pytest.raises(FrozenTimeUnreachable):
             remote.clock.now()
