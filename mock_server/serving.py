@@ -1,4 +1,4 @@
-"""Serve the app on a socket bound before anything is announced: shared by `coverbase-mock` and `mock_server.testing`.
+"""Serve the app on a socket bound before anything is announced: by `coverbase-mock`, or in a thread of a test process.
 
 Binding first is what makes the announcements true: the banner, `--ready-file` and the test harness only
 ever name a port this process holds, and a taken port is reported before anything claims to be serving.
@@ -6,14 +6,20 @@ ever name a port this process holds, and a taken port is reported before anythin
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 
+from . import clock
+
 # uvicorn's own default listen backlog.
 BACKLOG = 2048
+STARTUP_SECONDS = 60.0
+STOP_SECONDS = 10.0
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -90,3 +96,49 @@ class Server(uvicorn.Server):
             await super().serve(sockets)
         finally:
             self.ready.set()
+
+
+class RealTimeLoop(asyncio.SelectorEventLoop):
+    """An event loop whose timers run on the OS's monotonic clock even while freezegun has frozen
+    `time.monotonic` in this process (freezegun's own `real_asyncio` does that only when asked, per freeze):
+    frozen, the loop would never end a request's rehearsed delay, a keep-alive timeout or a webhook wait."""
+
+    def time(self) -> float:
+        return clock.real_monotonic()
+
+
+class ThreadedServer:
+    """An ASGI app served from a daemon thread of this process on a free loopback port, on a `RealTimeLoop`."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1") -> None:
+        self._sock = listen(host, 0)
+        self.url = base_url(host, bound_port(self._sock))
+        # log_config=None: uvicorn's loggers propagate to this process's logging (pytest captures them) instead
+        # of uvicorn reconfiguring it.
+        self._server = Server(uvicorn.Config(app, log_config=None, log_level="warning", access_log=False))
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"coverbase-mock {self.url}", daemon=True)
+
+    def _run(self) -> None:
+        loop = RealTimeLoop()
+        try:
+            loop.run_until_complete(self._server.serve(sockets=[self._sock]))
+        except BaseException as exc:  # a failed start-up is raised by start(), in the caller's thread
+            self._failure = exc
+        finally:
+            loop.close()
+
+    def start(self) -> None:
+        """Serve, and return once the app answers (its lifespan start-up done)."""
+        self._thread.start()
+        if not self._server.ready.wait(STARTUP_SECONDS):
+            self.stop()
+            raise RuntimeError(f"the server did not start on {self.url} within {STARTUP_SECONDS:g} s")
+        if not self._server.started:
+            self._thread.join(STOP_SECONDS)
+            raise RuntimeError(f"the server on {self.url} failed to start: {self._failure!r}")
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(STOP_SECONDS)
+        self._sock.close()

@@ -2,35 +2,32 @@
 
 The handle (`CoverbaseMock`) talks HTTP to the mock's control plane, so it works the same on a mock
 started here and on one already running elsewhere (`connect(url)`, the pytest plugin's `--coverbase-url`).
-A mock started here serves a real loopback socket from a thread of this process, which is what lets
-freezegun reach it: its clock is `clock.FollowingClock`, which reads freezegun's active freeze directly, so
-inside `freeze_time(...)` the mock's time is the frozen time whichever thread asks. Its event loop keeps
-real monotonic time (`_RealTimeLoop`): a frozen `time.monotonic` would stall its timers (request
-delays, keep-alive timeouts, webhook retries) while the test is frozen.
+A mock started here serves a real loopback socket from a thread of this process (`serving.ThreadedServer`),
+which is what lets freezegun reach it: its clock is `clock.FollowingClock`, which reads freezegun's active
+freeze directly, so inside `freeze_time(...)` the mock's time is the frozen time whichever thread asks.
 """
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import contextlib
 import datetime as dt
 import os
 import re
 import ssl
-import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from . import clock as clocks
 
-STARTUP_SECONDS = 60.0
-STOP_SECONDS = 10.0
+if TYPE_CHECKING:
+    from .serving import ThreadedServer
+
 # Long enough for the longest rehearsed delay (30 s, `x-rehearsal-header`).
 CLIENT_TIMEOUT_SECONDS = 60.0
 NAMESPACE_HEADER = "X-Mock-Namespace"
@@ -364,62 +361,20 @@ def _iso(timestamp: int) -> str:
 # --- where handles come from ----------------------------------------------------------------------
 
 
-class _RealTimeLoop(asyncio.SelectorEventLoop):
-    """The in-process server's event loop: its timers run on the OS's monotonic clock even while freezegun
-    has frozen `time.monotonic` (freezegun's own `real_asyncio` does this only when asked, per freeze)."""
+def _serve_in_this_process(fixtures: Path | None) -> ThreadedServer:
+    """The mock built with a clock that follows freezegun, served from a thread of this process on a free port."""
+    with warnings.catch_warnings():
+        # The mock's dependencies warn about their own dependencies on import (connexion about jsonschema's
+        # RefResolver, starlette about httpx): nothing an integrator's test can act on.
+        warnings.simplefilter("ignore")
+        from .app import create_app
+        from .runtime import build_runtime
+        from .serving import ThreadedServer
+        from .settings import Settings
 
-    def time(self) -> float:
-        return clocks.real_monotonic()
-
-
-class _ServerThread:
-    """The mock served from a daemon thread of this process on a free loopback port."""
-
-    def __init__(self, fixtures: Path | None) -> None:
-        with warnings.catch_warnings():
-            # The mock's dependencies warn about their own dependencies on import (connexion about
-            # jsonschema's RefResolver, starlette about httpx): nothing an integrator's test can act on.
-            warnings.simplefilter("ignore")
-            import uvicorn
-
-            from . import serving
-            from .app import create_app
-            from .runtime import build_runtime
-            from .settings import Settings
-
-        runtime = build_runtime(Settings(fixtures_path=fixtures), clock=clocks.FollowingClock())
-        self._app = create_app(runtime)
-        self._sock = serving.listen("127.0.0.1", 0)
-        self.url = serving.base_url("127.0.0.1", serving.bound_port(self._sock))
-        # log_config=None: uvicorn's loggers propagate to the test process's logging (pytest captures them)
-        # instead of uvicorn reconfiguring it.
-        config = uvicorn.Config(self._app, log_config=None, log_level="warning", access_log=False)
-        self._server = serving.Server(config)
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=f"coverbase-mock {self.url}", daemon=True)
-
-    def _run(self) -> None:
-        loop = _RealTimeLoop()
-        try:
-            loop.run_until_complete(self._server.serve(sockets=[self._sock]))
-        except BaseException as exc:  # startup failures surface in start(), from the test's thread
-            self._failure = exc
-        finally:
-            loop.close()
-
-    def start(self) -> None:
-        self._thread.start()
-        if not self._server.ready.wait(STARTUP_SECONDS):
-            self.stop()
-            raise RuntimeError(f"coverbase-mock did not start on {self.url} within {STARTUP_SECONDS:g} s")
-        if not self._server.started:
-            self._thread.join(STOP_SECONDS)
-            raise RuntimeError(f"coverbase-mock failed to start: {self._failure!r}")
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(STOP_SECONDS)
-        self._sock.close()
+    server = ThreadedServer(create_app(build_runtime(Settings(fixtures_path=fixtures), clock=clocks.FollowingClock())))
+    server.start()
+    return server
 
 
 class MockSession:
@@ -430,7 +385,7 @@ class MockSession:
     `/_mock/namespaces`, and otherwise resets the shared mock (`namespaces` says which).
     """
 
-    def __init__(self, url: str, *, remote: bool, server: _ServerThread | None = None) -> None:
+    def __init__(self, url: str, *, remote: bool, server: ThreadedServer | None = None) -> None:
         self.url = url
         self.remote = remote
         self._server = server
@@ -447,8 +402,7 @@ class MockSession:
     @classmethod
     def start(cls, fixtures: str | Path | None = None) -> MockSession:
         """Serve a mock from a thread of this process (its clock follows freezegun)."""
-        server = _ServerThread(Path(fixtures) if fixtures is not None else None)
-        server.start()
+        server = _serve_in_this_process(Path(fixtures) if fixtures is not None else None)
         return cls(server.url, remote=False, server=server)
 
     @classmethod
