@@ -136,6 +136,7 @@ class ThreadedServer:
             raise RuntimeError(f"the server did not start on {self.url} within {STARTUP_SECONDS:g} s")
         if not self._server.started:
             self._thread.join(STOP_SECONDS)
+            self._sock.close()
             raise RuntimeError(f"the server on {self.url} failed to start: {self._failure!r}")
 
     def stop(self) -> None:
