@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.resources
 import os
 import re
 from dataclasses import dataclass
@@ -21,11 +22,16 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 
 def default_spec_path() -> Path:
-    """coverbase.yaml of this checkout (or $COVERBASE_SPEC_DIR); the suite never imports the mock to find it."""
+    """coverbase.yaml from $COVERBASE_SPEC_DIR, else this checkout's `openapi/`, else the copy installed with the
+    suite (`contract_tests/_openapi/` in the wheel); the suite never imports the mock to find it."""
     override = os.environ.get(SPEC_ENV)
     if override:
         return Path(override) / "coverbase.yaml"
-    return Path(__file__).resolve().parent.parent / "openapi" / "coverbase.yaml"
+    checkout = Path(__file__).resolve().parent.parent / "openapi" / "coverbase.yaml"
+    if checkout.is_file():
+        return checkout
+    # An installed wheel is unpacked on disk, so the resource is a real file.
+    return Path(str(importlib.resources.files(__package__ or "contract_tests") / "_openapi" / "coverbase.yaml"))
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import gc
 import ipaddress
 import os
 import sys
 import warnings
 from pathlib import Path
-
-from .fixtures import FixtureError
 
 DEFAULT_PORT = 4010
 DOCS_EXAMPLE_KEY = "ak_live_xxx"
@@ -32,7 +32,9 @@ def parser() -> argparse.ArgumentParser:
         description="A stateful mock of the Coverbase API, served from openapi/coverbase.yaml.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: a free port, printed)"
+    )
     p.add_argument("--fixtures", type=Path, default=None, help="fixture file (default: the bundled two-org fixtures)")
     p.add_argument(
         "--control-plane",
@@ -62,6 +64,14 @@ def parser() -> argparse.ArgumentParser:
         help="keep runs and assessments N days of virtual time (default: x-retention; 0 keeps everything)",
     )
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument(
+        "--ready-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="once the mock answers, write its base URL (one line) to PATH; removed when the mock stops."
+        " For harnesses in any language, with --port 0",
+    )
     return p
 
 
@@ -72,16 +82,36 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def bind_error(host: str, port: int, exc: OSError) -> str:
+    """One line naming the address and the fix."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"coverbase-mock: port {port} on {host} is already in use (another coverbase-mock?);"
+            " stop that process, choose another port with --port N, or use --port 0 for a free one"
+        )
+    if exc.errno == errno.EACCES:
+        return f"coverbase-mock: not allowed to listen on port {port}; use a port above 1023 (or --port 0)"
+    return f"coverbase-mock: cannot listen on {host}:{port}: {exc.strerror or exc}; check --host and --port"
+
+
+def _write_ready_file(path: Path, url: str) -> None:
+    """Written whole or not at all: a harness polling for the file never reads half a URL."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(url + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # connexion imports starlette's TestClient, which warns about httpx on every start.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    from . import faults, spec
+    from . import faults, serving, spec
     from .app import create_app
     from .auth import mask_key
-    from .fixtures import load_fixtures
+    from .fixtures import FixtureError, load_fixtures
     from .runtime import build_runtime
     from .settings import Settings
 
@@ -121,35 +151,56 @@ def main(argv: list[str] | None = None) -> int:
     except FixtureError as exc:
         print(f"coverbase-mock: {exc}", file=sys.stderr)
         return 2
-    base = f"http://{args.host}:{args.port}"
+    if args.ready_file is not None:
+        args.ready_file.unlink(missing_ok=True)  # a stale file from an earlier run must not announce this one
+    try:
+        sock = serving.listen(args.host, args.port)
+    except OSError as exc:
+        print(bind_error(args.host, args.port, exc), file=sys.stderr)
+        return 2
+    base = serving.base_url(args.host, serving.bound_port(sock))
     first_key = fixtures.orgs[0].api_keys[0]
     # Keys never go to logs. The one exception is the public docs' own example key of the bundled
     # fixtures, so that the printed command can be pasted as is.
     key = first_key if args.fixtures is None and first_key == DOCS_EXAMPLE_KEY else f"<key {mask_key(first_key)}>"
-    print(f"coverbase-mock serving {base}  (Swagger UI: {base}/ui/)", flush=True)
-    print(f"  try: curl -H 'Authorization: Bearer {key}' {base}/v1/utils/authtest", flush=True)
-    if control:
-        print(f"  control plane: {base}/_mock/health", flush=True)
-    if args.state is not None:
-        print(f"  state: {args.state} ({args.workers} worker(s))", flush=True)
-    if planted:
-        print(f"  PLANTED FAULTS: {', '.join(sorted(planted))}", flush=True)
-    if args.workers > 1:
-        # Worker processes cannot inherit an app object: each builds its own from the settings.
-        os.environ.update(settings.to_env())
-        uvicorn.run(
-            "mock_server.app:app_from_env",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=args.log_level,
-        )
-    else:
+
+    def announce() -> None:
+        """Printed once the port is ours (and, with one process, once the mock answers)."""
+        print(f"coverbase-mock serving {base}  (Swagger UI: {base}/ui/)", flush=True)
+        print(f"  try: curl -H 'Authorization: Bearer {key}' {base}/v1/utils/authtest", flush=True)
+        if control:
+            print(f"  control plane: {base}/_mock/health", flush=True)
+        if args.state is not None:
+            print(f"  state: {args.state} ({args.workers} worker(s))", flush=True)
+        if planted:
+            print(f"  PLANTED FAULTS: {', '.join(sorted(planted))}", flush=True)
+        if args.ready_file is not None:
+            _write_ready_file(args.ready_file, base)
+
+    def withdraw() -> None:
+        if args.ready_file is not None:
+            args.ready_file.unlink(missing_ok=True)
+
+    try:
+        if args.workers > 1:
+            # Worker processes cannot inherit an app object: each builds its own from the settings. They
+            # share the listening socket, whose backlog holds requests until the first worker answers.
+            os.environ.update(settings.to_env())
+            config = uvicorn.Config(
+                "mock_server.app:app_from_env", factory=True, workers=args.workers, log_level=args.log_level
+            )
+            announce()
+            Multiprocess(config, sockets=[sock]).run()
+            return 0
         app = create_app(build_runtime(settings, fixtures=fixtures))
         settle_heap()
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
-    return 0
+        server = serving.Server(uvicorn.Config(app, log_level=args.log_level), on_ready=announce, on_stop=withdraw)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
+        return 0 if server.started else 1
+    finally:
+        sock.close()
+        withdraw()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""The injectable clock: system time plus a controllable offset (the mock's virtual time)."""
+"""The injectable clock: system time plus a controllable offset (the mock's virtual time); time following freezegun."""
 
 from __future__ import annotations
 
+import calendar
+import sys
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -88,3 +90,51 @@ class VirtualClock:
 
     def reset(self) -> None:
         self.offset = 0
+
+    def start_at(self, timestamp: int) -> int:
+        """Only for a new world (a reset): virtual time becomes `timestamp`, before the current time too."""
+        self.offset = timestamp - self.base.now()
+        return self.now()
+
+
+def _freezegun() -> Any:
+    """freezegun's `api` module when something in this process imported it (then it may be freezing time)."""
+    return sys.modules.get("freezegun.api")
+
+
+class FollowingClock:
+    """Wall-clock seconds that follow freezegun in this process: while a test is inside `freeze_time(...)`,
+    the time it froze (and moved with `tick()`); otherwise the real time.
+
+    It reads freezegun's active factory itself instead of calling `time.time()`: freezegun decides per call
+    whether to answer real or frozen time by looking a few frames up the caller's stack for ignored modules
+    (`threading` among them), so a server thread would see one or the other depending on its call depth.
+    Reading the factory gives every thread the same answer.
+    """
+
+    def now(self) -> int:
+        api = _freezegun()
+        if api is None:
+            return int(time.time())
+        try:
+            frozen = api.freeze_factories[-1]()
+        except IndexError:  # no freeze active (or it ended between the check and the read)
+            return int(api.real_time())
+        return calendar.timegm(frozen.timetuple())
+
+
+def freezegun_imported() -> bool:
+    """Has anything in this process imported freezegun (so time may have been frozen)?"""
+    return _freezegun() is not None
+
+
+def freezegun_active() -> bool:
+    """Is time frozen by freezegun in this process right now?"""
+    api = _freezegun()
+    return api is not None and bool(api.freeze_factories)
+
+
+def real_monotonic() -> float:
+    """`time.monotonic()` as the operating system tells it, also while freezegun has frozen it (for event loops)."""
+    api = _freezegun()
+    return float(api.real_monotonic()) if api is not None else time.monotonic()

@@ -149,6 +149,7 @@ class WebhookDispatcher:
         self.transport = transport
         self.state = WebhookState()
         self._wakeup: asyncio.Event | None = None
+        self._sending: set[asyncio.Task[None]] = set()
         self._worker_loop: asyncio.AbstractEventLoop | None = None
         self.reset()
 
@@ -215,12 +216,32 @@ class WebhookDispatcher:
         return [a for a in self.state.attempts if a.status == "pending" and a.due_at <= now]
 
     async def deliver_due(self) -> int:
-        """Send every attempt that is due now (concurrently); returns how many were attempted."""
+        """Send every attempt that is due now (concurrently), and wait until the attempts another caller (the
+        background worker) is sending on this loop are answered too; returns how many this call attempted."""
         batch = self.due()
         for attempt in batch:
             attempt.status = "sending"
-        if not batch:
-            return 0
+        loop = asyncio.get_running_loop()
+        waits = [sending for sending in self._sending if sending.get_loop() is loop]
+        mine = None
+        if batch:
+            mine = loop.create_task(self._send_batch(batch))
+            self._sending.add(mine)
+            mine.add_done_callback(self._sending.discard)
+            waits.append(mine)
+        try:
+            if waits:
+                # asyncio.wait, not gather: a cancelled caller must not cancel another caller's sends.
+                await asyncio.wait(waits)
+        except asyncio.CancelledError:
+            if mine is not None:
+                mine.cancel()
+            raise
+        if mine is not None:
+            mine.result()
+        return len(batch)
+
+    async def _send_batch(self, batch: list[Attempt]) -> None:
         limit = asyncio.Semaphore(MAX_PARALLEL_ATTEMPTS)
         async with httpx.AsyncClient(transport=self.transport, timeout=self.policy.timeout_seconds) as client:
 
@@ -229,7 +250,6 @@ class WebhookDispatcher:
                     await self._send(client, attempt)
 
             await asyncio.gather(*(one(a) for a in batch))
-        return len(batch)
 
     async def _send(self, client: httpx.AsyncClient, attempt: Attempt) -> None:
         subscription = self.state.subscriptions.get(attempt.webhook_id)

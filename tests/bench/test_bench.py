@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import run
+from bench import harness, run
 from bench.report import SERVER_LABELS
 from bench.scenarios import SCENARIO_NAMES
 
@@ -35,3 +35,16 @@ def test_tiny_bench_writes_a_row_per_server_and_endpoint(tmp_path: Path, capsys:
     assert {r[0] for r in rows} >= {"100", "1000"}, "the tiny scale sweep has a row per stored-run count"
     assert "Memory per idempotency record" in text
     assert "Start-up of coverbase-mock" in text
+
+
+def test_harness_figures_have_a_row_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "harness.md"
+    assert harness.main(["--runs", "1", "--cycles", "3", "--output", str(out)]) == 0
+    text = out.read_text()
+    assert text in capsys.readouterr().out
+    rows = {r[0]: r[1:] for r in _row_cells(text)}
+    startup = next(cells for name, cells in rows.items() if name.startswith("ours ("))
+    assert float(startup[0].split()[0]) > 0 and float(startup[1].split()[0]) > 0
+    for what in ("every test: handle + release (one test)", "every test: reset", "every test: GET /_mock/health"):
+        assert float(rows[what][0].split()[0]) > 0, what
+    assert float(rows[next(n for n in rows if n.startswith("first test of a process"))][0].split()[0]) > 0

@@ -101,3 +101,22 @@ def test_reset_restores_fixtures_and_clock(api: Api) -> None:
     assert r.status_code == 200 and r.json()["offset_seconds"] == 0
     assert api.get(f"/v1/workflows/runs/{run_id}", headers=auth()).status_code == 404
     assert api.get("/v1/workflows/runs", headers=auth()).json()["total"] == 2
+
+
+def test_reset_can_start_the_new_world_before_the_current_time(api: Api) -> None:
+    api.post("/_mock/clock", json={"advance_seconds": 999})
+    run_id = start(api, "onboard-vendor")
+    r = api.post("/_mock/reset", json={"now": T0_UNIX})
+    assert r.status_code == 200 and r.json()["now"] == T0_UNIX
+    assert api.get(f"/v1/workflows/runs/{run_id}", headers=auth()).status_code == 404
+    started = read(api, start(api, "onboard-vendor"))["started_at"]
+    assert T0_UNIX <= started <= T0_UNIX + 5
+    # Within the new world the clock still only moves forward.
+    assert api.post("/_mock/clock", json={"set": T0_UNIX - 1}).status_code == 422
+
+
+def test_reset_refuses_a_bad_start(api: Api) -> None:
+    for body in ({"now": -1}, {"now": 253402300800}, {"now": "soon"}, {"later": 1}):
+        r = api.post("/_mock/reset", json=body)
+        assert r.status_code == 422, body
+        assert r.json()["detail"][0]["loc"][0] == "body"

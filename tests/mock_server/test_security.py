@@ -12,7 +12,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from mock_server import cli, spec
+from mock_server import cli, serving, spec
 from mock_server.app import create_app
 from mock_server.auth import KeyRing
 from mock_server.fixtures import DEFAULT_FIXTURES
@@ -125,12 +125,17 @@ def test_control_plane_off_when_disabled() -> None:
 
 def _cli_app(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, Any]:
     """Run the CLI up to the point where uvicorn would serve, and capture the app it built."""
-    import uvicorn
-
     captured: dict[str, Any] = {}
+
+    def serve_nothing(server: serving.Server, sockets: Any = None) -> None:
+        captured.update(app=server.config.app)
+        server.started = True
+        server.mark_ready()  # the banner is printed once the server answers
+
     monkeypatch.setattr(os, "environ", dict(os.environ))  # the CLI exports settings for workers
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: captured.update(app=app, **kwargs))
-    code = cli.main(list(argv))
+    monkeypatch.setattr(serving.Server, "run", serve_nothing)
+    # A free port: the CLI binds before it serves, and 4010 may be taken by someone's `make mock`.
+    code = cli.main([*argv, "--port", "0"])
     return code, captured.get("app")
 
 

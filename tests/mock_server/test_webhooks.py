@@ -225,3 +225,38 @@ def test_a_dead_receiver_does_not_delay_the_api() -> None:
 
     assert api.run(scenario()) == [201, 201, 201]  # ...while the API answered every call
     api.close()
+
+
+def test_deliver_waits_for_the_attempts_the_background_worker_is_sending() -> None:
+    """POST /_mock/webhooks/deliver makes the log complete up to now, also when the worker got there first."""
+    answer = asyncio.Event()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await answer.wait()
+        return httpx.Response(503)
+
+    runtime = build_runtime(webhook_transport=httpx.MockTransport(slow))
+    api = Api(create_app(runtime))
+    api.post(
+        "/_mock/webhooks", json={"url": "http://127.0.0.1:1/x", "events": ["WorkflowRun.Created"], "secret": SECRET}
+    )
+    assert runtime.webhooks is not None
+    webhooks = runtime.webhooks
+
+    async def scenario() -> tuple[int, list[tuple[int, str]]]:
+        assert (await api.client.post("/v1/workflows/onboard-vendor/run", headers=auth())).status_code == 201
+        worker = asyncio.ensure_future(webhooks.deliver_due())  # the background worker takes the attempt
+        await asyncio.sleep(0)
+        assert [a.status for a in webhooks.deliveries()] == ["sending"]
+        deliver = asyncio.ensure_future(api.client.post("/_mock/webhooks/deliver"))
+        await asyncio.sleep(0.05)
+        assert not deliver.done()  # ...so the control call waits for its answer
+        answer.set()
+        attempted = (await deliver).json()["attempted"]
+        await worker
+        return attempted, [(a.attempt, a.status) for a in webhooks.deliveries()]
+
+    attempted, log = api.run(scenario())
+    assert attempted == 0  # nothing was left for the control call to send itself
+    assert log == [(1, "error"), (2, "pending")]  # the 503 is in the log with its retry
+    api.close()

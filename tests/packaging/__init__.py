@@ -1,0 +1,1 @@
+"""Tests of building and installing the package: the wheel, outside the checkout."""
