@@ -17,6 +17,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.types import ASGIApp
 
 from . import connexion_glue, faults, spec
+from .errors import ApiError
 from .http import Layer, build_stack
 from .http.body import BodyReader
 from .http.boundary import ErrorBoundary
@@ -44,6 +45,12 @@ def build_table(rt: Runtime) -> OperationTable:
     return OperationTable(operations)
 
 
+def storage_unavailable(rt: Runtime) -> ApiError:
+    """The documented 503 of a storage failure, with its fixed `Retry-After`."""
+    error = rt.errors.coded("storage_unavailable")
+    return ApiError(error.status, error.body, spec.fixed_response_headers(rt.document, "StorageUnavailable"))
+
+
 def edge_layers(rt: Runtime, table: OperationTable) -> list[Layer]:
     """The request path in front of connexion, outermost first (see ARCHITECTURE.md)."""
     document = rt.document
@@ -53,7 +60,7 @@ def edge_layers(rt: Runtime, table: OperationTable) -> list[Layer]:
         partial(WorldLayer, runtime=rt),
         Journal,
         partial(SecurityHeaders, headers=security_headers),
-        ErrorBoundary,
+        partial(ErrorBoundary, unavailable=storage_unavailable(rt)),
         partial(ControlToken, token=rt.settings.control_token, headers=security_headers),
         partial(
             BodyReader,

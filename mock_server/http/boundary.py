@@ -1,4 +1,8 @@
-"""The error boundary: every ApiError raised by a later layer, connexion or a handler is answered here."""
+"""The error boundary: every ApiError raised by a later layer, connexion or a handler is answered here.
+
+A storage failure (the state file's disk is full or failing) is the documented `503 storage_unavailable`
+with `Retry-After`: the transaction it broke was rolled back, so nothing of the request was stored.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ApiError
 from ..operations import NonConformingResponse
+from ..store.integrity import is_storage_failure
 from . import responses
 
 log = logging.getLogger("coverbase_mock")
@@ -15,8 +20,9 @@ INTERNAL = ApiError(500, {"detail": "Internal Server Error"})
 
 
 class ErrorBoundary:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, unavailable: ApiError) -> None:
         self.app = app
+        self.unavailable = unavailable  # storage_unavailable with its Retry-After
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,8 +47,13 @@ class ErrorBoundary:
             if started:
                 raise
             await responses.error(INTERNAL)(scope, receive, send)
-        except Exception:
-            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+        except Exception as exc:
+            if is_storage_failure(exc):
+                log.warning("storage failure on %s %s: %s", scope["method"], scope["path"], exc)
+                failure = self.unavailable
+            else:
+                log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+                failure = INTERNAL
             if started:
                 raise
-            await responses.error(INTERNAL)(scope, receive, send)
+            await responses.error(failure)(scope, receive, send)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..auth import bearer_token, mask_key
+from ..store.integrity import is_storage_failure
 from .scope import REHEARSAL, org_id, runtime
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger("coverbase_mock.journal")
 JOURNAL_BODY_LIMIT = 4096
 API_PREFIX = "/v1"
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "x-mock-control-token"})
@@ -18,6 +24,7 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"
 class Journal:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.dropped = 0  # entries dropped since the state file last accepted one
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
@@ -47,7 +54,23 @@ class Journal:
         try:
             await self.app(scope, receive_, send_)
         finally:
-            rt.store.journal_append(_entry(scope, at, b"".join(chunks), status))
+            self._append(rt, _entry(scope, at, b"".join(chunks), status))
+
+    def _append(self, rt: Runtime, entry: dict[str, Any]) -> None:
+        """The journal records what was answered, never a reason to break an answer: while the state file
+        cannot be written (disk full), entries are dropped - logged once when it starts and once when it ends."""
+        try:
+            rt.store.journal_append(entry)
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            if not self.dropped:
+                log.warning("request journal: entries are dropped while the state file cannot be written (%s)", exc)
+            self.dropped += 1
+            return
+        if self.dropped:
+            log.warning("request journal: entries are stored again (%d dropped)", self.dropped)
+            self.dropped = 0
 
 
 def _entry(scope: Scope, at: int, body: bytes, status: int) -> dict[str, Any]:

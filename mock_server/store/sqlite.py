@@ -88,9 +88,17 @@ class SqliteDatabase:
             try:
                 yield
             except BaseException:
-                self.connection.execute("ROLLBACK")
+                if self.connection.in_transaction:  # a failing write may have rolled it back already
+                    self.connection.execute("ROLLBACK")
                 raise
-            self.connection.execute("COMMIT")
+            try:
+                self.connection.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT (disk full, I/O error) may leave the transaction open: end it, so nothing
+                # of it is kept and the next transaction does not join it.
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         with self.lock:
