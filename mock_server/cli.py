@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     from .fixtures import load_fixtures
     from .runtime import build_runtime
     from .settings import Settings
+    from .store.integrity import StateFileError, check_state_file
+    from .store.sqlite import SCHEMA
 
     try:
         planted = faults.validate(args.fault)
@@ -99,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         fixtures = load_fixtures(args.fixtures, spec.load_document())
-    except FixtureError as exc:
+        if args.state is not None:
+            check_state_file(args.state, fixtures, SCHEMA)
+    except (FixtureError, StateFileError) as exc:
         print(f"coverbase-mock: {exc}", file=sys.stderr)
         return 2
     base = f"http://{args.host}:{args.port}"

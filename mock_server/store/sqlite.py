@@ -24,6 +24,7 @@ from ..records import (
     vendor_from_json,
 )
 from . import JOURNAL_LIMIT, ClaimResult, seed
+from .integrity import FINGERPRINT, fixtures_fingerprint
 
 # Several worker processes open the same file; a writer waits this long for another's transaction.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -151,6 +152,7 @@ class SqliteStore:
         self._set_meta("clock_offset", 0)
         seed(self)
         self._set_meta("seeded", 1)
+        self._set_meta(FINGERPRINT, fixtures_fingerprint(self.fixtures))  # checked at start-up (integrity.py)
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
         with self._lock:
