@@ -16,7 +16,7 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from starlette.types import ASGIApp
 
-from . import connexion_glue, faults, spec
+from . import connexion_glue, faults, logs, spec
 from .errors import ApiError
 from .http import Layer, build_stack
 from .http.body import BodyReader
@@ -25,10 +25,12 @@ from .http.control_token import ControlToken
 from .http.fast_lane import FastLane
 from .http.journal import Journal
 from .http.rehearsal import Rehearsals
+from .http.request_log import RequestLog
 from .http.routing import Router
 from .http.security_headers import SecurityHeaders
 from .http.world import WorldLayer
 from .operations import OperationTable, compile_document
+from .redaction import Redactor
 from .rehearsals import delay_bounds
 from .runtime import Runtime, build_runtime
 from .settings import Settings
@@ -56,9 +58,11 @@ def edge_layers(rt: Runtime, table: OperationTable) -> list[Layer]:
     document = rt.document
     security_headers = {name.lower(): str(value) for name, value in document["x-security-headers"].items()}
     limits = document["x-limits"]
+    redactor = Redactor(rt.keys.all_keys())
     layers: list[Layer] = [
+        partial(RequestLog, redactor=redactor),
         partial(WorldLayer, runtime=rt),
-        Journal,
+        partial(Journal, redactor=redactor),
         partial(SecurityHeaders, headers=security_headers),
         partial(ErrorBoundary, unavailable=storage_unavailable(rt)),
         partial(ControlToken, token=rt.settings.control_token, headers=security_headers),
@@ -88,10 +92,12 @@ class EdgeStack:
 
 
 def _lifespan(rt: Runtime) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """While served, deliver webhooks in the background; requests only ever enqueue them."""
+    """While served: log through uvicorn's handlers with keys masked; deliver webhooks in the background
+    (requests only ever enqueue them)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        logs.attach(Redactor(rt.keys.all_keys()))  # uvicorn has configured logging by now
         worker = asyncio.create_task(rt.webhooks.run_forever()) if rt.webhooks is not None else None
         try:
             yield

@@ -129,10 +129,11 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             workers=args.workers,
             log_level=args.log_level,
+            access_log=False,  # the mock logs each request itself, keys masked (http/request_log.py)
         )
     else:
         app = create_app(build_runtime(settings, fixtures=fixtures))
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
 
 

@@ -11,11 +11,13 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ApiError
+from ..logs import LOGGER, reason
 from ..operations import NonConformingResponse
 from ..store.integrity import is_storage_failure
 from . import responses
+from .scope import REJECTION
 
-log = logging.getLogger("coverbase_mock")
+log = logging.getLogger(LOGGER)
 INTERNAL = ApiError(500, {"detail": "Internal Server Error"})
 
 
@@ -41,19 +43,21 @@ class ErrorBoundary:
         except ApiError as err:
             if started:
                 raise
+            scope[REJECTION] = reason(err)
             await responses.error(err)(scope, receive, send)
         except NonConformingResponse as exc:
             log.error("response does not conform to the document: %s", exc)
             if started:
                 raise
+            scope[REJECTION] = "the answer did not conform to the document (a bug of the mock)"
             await responses.error(INTERNAL)(scope, receive, send)
         except Exception as exc:
             if is_storage_failure(exc):
-                log.warning("storage failure on %s %s: %s", scope["method"], scope["path"], exc)
-                failure = self.unavailable
+                failure, why = self.unavailable, f"{reason(self.unavailable)} ({exc})"
             else:
                 log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-                failure = INTERNAL
+                failure, why = INTERNAL, f"unexpected {type(exc).__name__} (a bug of the mock; traceback above)"
             if started:
                 raise
+            scope[REJECTION] = why
             await responses.error(failure)(scope, receive, send)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..logs import withheld_by_rehearsal
 from ..rehearsals import HEADER, Rehearsal, RehearsalSlot, parse_header
 from .scope import REHEARSAL, route, runtime
 
-log = logging.getLogger("coverbase_mock.rehearsal")
 API_PREFIX = "/v1/"
 
 
@@ -54,5 +53,6 @@ class Rehearsals:
 
         await self.app(scope, receive, send_head_only)
         # Returning with the body unsent makes the server close the connection: the client sees a
-        # broken response although the call was committed.
-        log.info("drop_after_commit rehearsal on %s %s: body withheld", scope["method"], scope["path"])
+        # broken response although the call was committed. The request log says so; uvicorn's error
+        # about the incomplete response is silenced for this request (logs.RehearsedDrop).
+        withheld_by_rehearsal.set(True)
