@@ -22,6 +22,7 @@ from .http import Layer, build_stack
 from .http.body import BodyReader
 from .http.boundary import ErrorBoundary
 from .http.control_token import ControlToken
+from .http.deadline import BodyDeadline
 from .http.fast_lane import FastLane
 from .http.journal import Journal
 from .http.rehearsal import Rehearsals
@@ -33,6 +34,7 @@ from .operations import OperationTable, compile_document
 from .redaction import Redactor
 from .rehearsals import delay_bounds
 from .runtime import Runtime, build_runtime
+from .serving import Timeouts, request_timeout
 from .settings import Settings
 
 CONTROL_BASE = "/_mock"
@@ -66,6 +68,11 @@ def edge_layers(rt: Runtime, table: OperationTable) -> list[Layer]:
         partial(SecurityHeaders, headers=security_headers),
         partial(ErrorBoundary, unavailable=storage_unavailable(rt)),
         partial(ControlToken, token=rt.settings.control_token, headers=security_headers),
+        partial(
+            BodyDeadline,
+            seconds=Timeouts.of(document, body=rt.settings.body_timeout).body,
+            timeout=request_timeout(document),
+        ),
         partial(
             BodyReader,
             limit=int(limits["max_body_bytes"]),

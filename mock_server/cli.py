@@ -54,7 +54,29 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--state", type=Path, default=None, help="keep all state in this SQLite file (default: in memory)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (more than 1 needs --state)")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    for name, what in (
+        ("header", "a request's headers may take after their first byte"),
+        ("body", "a request's body may take after its headers"),
+        ("keep-alive", "an idle connection stays open"),
+    ):
+        p.add_argument(
+            f"--{name}-timeout",
+            type=_seconds,
+            default=None,
+            metavar="SECONDS",
+            help=f"seconds {what} (default: x-limits of the document)",
+        )
     return p
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 86400 seconds")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     import uvicorn
 
-    from . import faults, spec
+    from . import faults, serving, spec
     from .app import create_app
     from .auth import mask_key
     from .fixtures import load_fixtures
@@ -98,7 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         control_plane=control,
         control_token=args.control_token,
         faults=planted,
+        body_timeout=args.body_timeout,
     )
+    timeouts = serving.Timeouts.of(
+        spec.load_document(), args.header_timeout, args.body_timeout, args.keep_alive_timeout
+    )
+    serving_options = serving.uvicorn_options(spec.load_document(), timeouts)
     try:
         fixtures = load_fixtures(args.fixtures, spec.load_document())
         if args.state is not None:
@@ -129,11 +156,11 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             workers=args.workers,
             log_level=args.log_level,
-            access_log=False,  # the mock logs each request itself, keys masked (http/request_log.py)
+            **serving_options,
         )
     else:
         app = create_app(build_runtime(settings, fixtures=fixtures))
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, **serving_options)
     return 0
 
 

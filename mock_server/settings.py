@@ -21,6 +21,8 @@ class Settings:
     faults: frozenset[str] = field(default_factory=frozenset)
     # The fast lane (http/fast_lane.py) for valid API requests; off only to compare the two lanes.
     fast_lane: bool = True
+    # Seconds a request's body may take after its headers (None: x-limits.body_timeout_seconds).
+    body_timeout: float | None = None
 
     def to_env(self) -> dict[str, str]:
         data: dict[str, Any] = asdict(self)
@@ -39,4 +41,5 @@ class Settings:
             control_token=data["control_token"],
             faults=frozenset(data["faults"]),
             fast_lane=bool(data["fast_lane"]),
+            body_timeout=data.get("body_timeout"),
         )

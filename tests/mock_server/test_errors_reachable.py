@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from mock_server.app import create_app
 from mock_server.component_schemas import describe_errors, schema_validator
 from mock_server.fixtures import load_fixtures
 from mock_server.runtime import build_runtime
+from mock_server.settings import Settings
 from mock_server.store.memory import MemoryStore
 from tests.support.api import DOC_ASSESSMENT, ORG1_CONTROL_SET, ORG1_VENDOR, Api, auth
 from tests.support.failing_storage import COMMIT, FailingStorage
@@ -78,6 +81,10 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "content": b" " * (1024 * 1024 + 1),
     },
     ("importRecords", "422"): {"method": "POST", "url": "/v1/import/vendor-intake", "json": {"data": []}},
+    # request_timeout: the body stops arriving (a mock whose body deadline is 50 ms).
+    ("createAssessment", "408"): {"method": "POST", "url": "/v1/assessments", "slow": True},
+    ("runWorkflow", "408"): {"method": "POST", "url": "/v1/workflows/onboard-vendor/run", "slow": True},
+    ("importRecords", "408"): {"method": "POST", "url": "/v1/import/vendor-intake", "slow": True},
     # storage_unavailable: the state file's disk is full (the failing storage double fails every commit).
     ("createAssessment", "503"): {"method": "POST", "url": "/v1/assessments", "json": NEW_ASSESSMENT, "full": True},
     ("deleteAssessment", "503"): {"method": "DELETE", "url": f"/v1/assessments/{DOC_ASSESSMENT}", "full": True},
@@ -89,6 +96,12 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "full": True,
     },
 }
+
+
+async def _stalled_body() -> AsyncIterator[bytes]:
+    """A body that starts and then stops arriving (the client stalls far past the mock's deadline)."""
+    yield b'{"input": '
+    await asyncio.sleep(3600)
 
 
 def documented_errors() -> dict[tuple[str, str], dict[str, Any]]:
@@ -110,6 +123,9 @@ def test_documented_error_is_reachable_with_its_body(api: Api, key: tuple[str, s
     if response_doc is None:
         pytest.fail(f"{key} has a recipe but is not documented")
     recipe = dict(RECIPES[key])
+    if recipe.pop("slow", False):
+        api = Api(create_app(build_runtime(Settings(body_timeout=0.05))))
+        recipe["content"] = _stalled_body()
     if recipe.pop("full", False):
         api = Api(create_app(build_runtime(store=FailingStorage(MemoryStore(load_fixtures(None, DOC)), COMMIT))))
     if recipe.pop("rehearse", False):
