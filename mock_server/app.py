@@ -32,7 +32,7 @@ from .http.security_headers import SecurityHeaders
 from .http.world import WorldLayer
 from .operations import OperationTable, compile_document
 from .redaction import Redactor
-from .rehearsals import delay_bounds
+from .rehearsals import delay_bounds, header_name
 from .runtime import Runtime, build_runtime
 from .serving import Timeouts, request_timeout
 from .settings import Settings
@@ -81,7 +81,11 @@ def edge_layers(rt: Runtime, table: OperationTable) -> list[Layer]:
             max_digits=int(limits["max_integer_digits"]),
         ),
         partial(Router, table=table),
-        partial(Rehearsals, delay_bounds=delay_bounds(spec.load_control_document())),
+        partial(
+            Rehearsals,
+            header=header_name(spec.load_control_document()),
+            delay_bounds=delay_bounds(spec.load_control_document()),
+        ),
     ]
     if rt.settings.fast_lane:
         layers.append(FastLane)
