@@ -29,6 +29,7 @@ from .http.rehearsal import Rehearsals
 from .http.request_log import RequestLog
 from .http.routing import Router
 from .http.security_headers import SecurityHeaders
+from .http.served_documents import ServedDocuments
 from .http.world import WorldLayer
 from .operations import OperationTable, compile_document
 from .redaction import Redactor
@@ -55,6 +56,14 @@ def storage_unavailable(rt: Runtime) -> ApiError:
     return ApiError(error.status, error.body, spec.fixed_response_headers(rt.document, "StorageUnavailable"))
 
 
+def served_documents(rt: Runtime) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+    """Where connexion serves each document (without extension) -> (its base path, the document's servers)."""
+    documents = {"/openapi": ("", list(rt.document.get("servers", [])))}
+    if rt.settings.control_plane:
+        documents[f"{CONTROL_BASE}/openapi"] = (CONTROL_BASE, list(spec.load_control_document().get("servers", [])))
+    return documents
+
+
 def edge_layers(rt: Runtime, table: OperationTable) -> list[Layer]:
     """The request path in front of connexion, outermost first (see ARCHITECTURE.md)."""
     document = rt.document
@@ -67,6 +76,7 @@ def edge_layers(rt: Runtime, table: OperationTable) -> list[Layer]:
         partial(Journal, redactor=redactor),
         partial(SecurityHeaders, headers=security_headers),
         partial(ErrorBoundary, unavailable=storage_unavailable(rt)),
+        partial(ServedDocuments, documents=served_documents(rt)),
         partial(ControlToken, token=rt.settings.control_token, headers=security_headers),
         partial(
             BodyDeadline,
