@@ -4,9 +4,10 @@ failures recognised at run time (answered 503, never a 500).
 `check_state_file` runs before the mock opens a `--state` file. It refuses, with one line naming the file
 and the fix, anything the SQLite store must not open: a directory or other non-file, a file that is not a
 SQLite database (a text file, a garbage header), a damaged database (truncated, garbage inside:
-`PRAGMA quick_check`, and every stored JSON document parses), a database of something else (tables this
-version does not create, or ours with other columns), and a database seeded from other fixtures (the
-fingerprint the store writes into `meta` when it seeds a namespace). An absent or empty file is a new state.
+`PRAGMA quick_check`, every text is UTF-8 and every stored JSON document parses), a database of something
+else (tables this version does not create, or ours with other columns), and a database seeded from other
+fixtures (the fingerprint the store writes into `meta` when it seeds a namespace). An absent or empty file
+is a new state. The check reads the whole file once: about 1.5 s per 200,000 stored runs.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from ..fixtures import Fixtures
 SQLITE_HEADER = b"SQLite format 3\x00"
 FINGERPRINT = "fixtures_fingerprint"  # meta row of a seeded namespace
 SEEDED = "seeded"
-# Columns holding JSON documents, checked with SQLite's json_valid (quick_check reads structure, not content).
+# Columns holding JSON documents, checked with SQLite's json_valid (quick_check reads structure, not content);
+# every text column must also be UTF-8.
 JSON_COLUMNS = (
     ("assessments", "data"),
     ("runs", "data"),
@@ -113,14 +115,11 @@ def _check_database(connection: sqlite3.Connection, path: Path, fixtures: Fixtur
                 f"was written by another version of coverbase-mock (table {table!r} has other columns)",
                 NEW_FILE,
             )
-    for table, column in JSON_COLUMNS:
-        if column not in {name for name, *_ in found.get(table, ())}:
-            continue
-        bad = connection.execute(
-            f"SELECT COUNT(*) FROM {table} WHERE {column} IS NOT NULL AND NOT json_valid({column})"
-        ).fetchone()[0]
+    connection.create_function("utf8_ok", 1, _utf8_ok, deterministic=True)
+    for table, columns in sorted(found.items()):
+        bad = connection.execute(_damaged_rows(table, columns)).fetchone()[0]
         if bad:
-            raise _refuse(path, f"is damaged ({bad} row(s) of table {table!r} no longer hold valid JSON)", NEW_FILE)
+            raise _refuse(path, f"is damaged ({bad} row(s) of table {table!r} no longer hold valid text)", NEW_FILE)
     if "meta" in found:
         _check_fingerprints(connection, path, fixtures)
 
@@ -149,6 +148,30 @@ def _check_fingerprints(connection: sqlite3.Connection, path: Path, fixtures: Fi
                 f"was created with other fixtures than {fixtures.source}{where}",
                 "start the mock with the fixtures it was created with, or " + NEW_FILE,
             )
+
+
+def _damaged_rows(table: str, columns: list[tuple[str, str, int, int]]) -> str:
+    """SQL counting the rows of `table` whose text is not UTF-8 or whose JSON column does not parse: garbage
+    inside a row leaves the b-trees intact (quick_check passes) but breaks the row when it is read."""
+    texts = [name for name, kind, *_ in columns if kind == "TEXT"]
+    checks = []
+    if texts:
+        joined = " || ".join(f"ifnull({name}, '')" for name in texts)
+        checks.append(f"NOT utf8_ok(CAST({joined} AS BLOB))")
+    json_column = dict(JSON_COLUMNS).get(table)
+    if json_column in texts:
+        checks.append(f"({json_column} IS NOT NULL AND NOT json_valid({json_column}))")
+    return f"SELECT COUNT(*) FROM {table} WHERE " + (" OR ".join(checks) or "0")
+
+
+def _utf8_ok(value: object) -> bool:
+    if not isinstance(value, bytes):
+        return True
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _schema_database(schema: str) -> sqlite3.Connection:

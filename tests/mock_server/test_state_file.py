@@ -75,6 +75,15 @@ def garble_a_run(path: Path) -> None:
         )
 
 
+def unreadable_text(path: Path) -> None:
+    """A row whose text is no longer UTF-8 (what random bytes inside a record make of it)."""
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "UPDATE runs SET org_id = CAST(X'636F72FF67' AS TEXT)"
+            " WHERE rowid = (SELECT rowid FROM runs ORDER BY rowid LIMIT 1 OFFSET 10)"
+        )
+
+
 GARBAGE = bytes(random.Random(7).randrange(256) for _ in range(3000))
 
 
@@ -108,7 +117,8 @@ def test_a_file_killed_mid_write_is_accepted(tmp_path: Path) -> None:
     [
         ("garbage in the middle", overwrite(lambda raw: len(raw) // 2, GARBAGE), "is damaged"),
         ("garbage in a b-tree page", overwrite(lambda raw: 4096 * 3, GARBAGE), "is damaged"),
-        ("garbage inside a stored document", lambda path: garble_a_run(path), "no longer hold valid JSON"),
+        ("garbage inside a stored document", lambda path: garble_a_run(path), "no longer hold valid text"),
+        ("bytes that are not UTF-8 inside a row", lambda path: unreadable_text(path), "no longer hold valid text"),
         ("truncated", lambda path: os.truncate(path, path.stat().st_size // 2), "is damaged"),
         ("a garbage header", overwrite(lambda raw: 0, b"garbage garbage!"), "not a SQLite database"),
     ],
