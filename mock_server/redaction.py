@@ -2,9 +2,13 @@
 
 A key may arrive raw, percent-encoded (`ak%5Flive%5F...`, any hex case, even double-encoded `%255F`), as JSON
 or Python escapes (`\\u0061k_...`, `\\x61k_...`), or any mix of these per character, in the path, the query,
-a header or the body. Two passes find them: every key of the key ring anywhere, and anything shaped like an
-API key (`ak_` and at least four key characters, the fixtures' key pattern) that starts a word - a real key
-sent to the mock by mistake is masked too. A match is replaced by `auth.mask_key` of what it decodes to.
+a header or the body. The text is decoded once (keeping where each character came from), then every word
+that starts with `ak_` (any case) is masked when it begins with a key of the key ring, or when it is shaped
+like an API key itself (`ak_` and at least four key characters, starting a word): a real key sent to the mock
+by mistake is masked too. The mask (`auth.mask_key`) replaces the word's characters as they were sent.
+
+Every request's path, query, headers and body pass here, so the common case - nothing that could be a key -
+costs a few substring searches.
 """
 
 from __future__ import annotations
@@ -12,58 +16,73 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterable
-from urllib.parse import unquote
 
 from .auth import mask_key
 
 KEY_PREFIX = "ak_"
-KEY_CHARACTERS = string.ascii_letters + string.digits + "_"
-MIN_SHAPED_TAIL = 4  # characters after `ak_` before a word counts as a key
-# Texts without any of these cannot hold a key: the common case costs one search.
-_MAYBE = re.compile(r"ak_|%|\\", re.IGNORECASE)
-_ESCAPE = re.compile(r"\\u00([0-9a-f]{2})|\\x([0-9a-f]{2})", re.IGNORECASE)
-
-
-def _hex_alternatives(characters: str) -> str:
-    return "|".join(sorted({f"{ord(c):02x}" for c in characters}))
-
-
-def _encoded(hex_codes: str) -> str:
-    """The encodings of one character whose code is one of `hex_codes` (an alternation of two hex digits)."""
-    return rf"%(?:25)?(?:{hex_codes})|\\u00(?:{hex_codes})|\\x(?:{hex_codes})"
-
-
-def _character(c: str) -> str:
-    """A pattern for the character `c`, raw or encoded."""
-    return rf"(?:{re.escape(c)}|{_encoded(f'{ord(c):02x}')})"
-
-
-_KEY_CHARACTER = rf"(?:[A-Za-z0-9_]|{_encoded(_hex_alternatives(KEY_CHARACTERS))})"
-_SHAPED = r"(?<![A-Za-z0-9])" + "".join(_character(c) for c in KEY_PREFIX) + _KEY_CHARACTER + f"{{{MIN_SHAPED_TAIL},}}"
+MIN_SHAPED_TAIL = 4  # key characters after `ak_` before a word counts as a key
+WORD_CHARACTERS = frozenset(string.ascii_letters + string.digits)
+# ASCII only: lower-casing must keep every character where it is (str.lower may lengthen some).
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_ESCAPED = re.compile(r"%(?:25)?([0-9A-Fa-f]{2})|\\u00([0-9A-Fa-f]{2})|\\x([0-9A-Fa-f]{2})")
+_KEY_TAIL = re.compile(r"[A-Za-z0-9_]*")
 
 
 def decode(text: str) -> str:
-    """What an encoded key stands for: escapes and (double) percent-encoding undone."""
-    text = _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
-    return unquote(unquote(text))
+    """What an encoded text stands for: escapes and (double) percent-encoding undone, one character each."""
+    return _decoded(text)[0]
+
+
+def _decoded(text: str) -> tuple[str, list[int]]:
+    """The text with escapes undone, and where each decoded character starts in `text` (plus its end)."""
+    pieces: list[str] = []
+    starts: list[int] = []
+    at = 0
+    for escape in _ESCAPED.finditer(text):
+        pieces.append(text[at : escape.start()])
+        starts.extend(range(at, escape.start()))
+        pieces.append(chr(int(escape.group(1) or escape.group(2) or escape.group(3), 16)))
+        starts.append(escape.start())
+        at = escape.end()
+    pieces.append(text[at:])
+    starts.extend(range(at, len(text) + 1))
+    return "".join(pieces), starts
 
 
 class Redactor:
-    """Masks the key ring's keys and key-shaped words in a text; built once per app (patterns compiled once)."""
+    """Masks the key ring's keys and key-shaped words in a text."""
 
     def __init__(self, keys: Iterable[str]) -> None:
-        known = sorted(set(keys), key=len, reverse=True)
-        patterns = ["".join(_character(c) for c in key) for key in known if key]
-        self._known = re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
-        self._shaped = re.compile(_SHAPED, re.IGNORECASE)
+        self._known = tuple(sorted({key.lower() for key in keys if key}, key=len, reverse=True))
 
     def scrub(self, text: str) -> str:
-        if not text or _MAYBE.search(text) is None:
+        if not text:
             return text
-        if self._known is not None:
-            text = self._known.sub(_masked, text)
-        return self._shaped.sub(_masked, text)
+        encoded = "%" in text or "\\" in text
+        decoded, starts = _decoded(text) if encoded else (text, None)
+        if KEY_PREFIX not in decoded.lower():
+            return text
+        lowered = decoded.translate(_ASCII_LOWER)
+        at = lowered.find(KEY_PREFIX)
+        spans: list[tuple[int, int]] = []
+        while at >= 0:
+            match = _KEY_TAIL.match(lowered, at + len(KEY_PREFIX))
+            end = match.end() if match is not None else at + len(KEY_PREFIX)
+            if self._is_key(lowered, at, end):
+                spans.append((at, end))
+                at = lowered.find(KEY_PREFIX, end)
+            else:
+                at = lowered.find(KEY_PREFIX, at + 1)
+        for begin, end in reversed(spans):
+            masked = mask_key(decoded[begin:end])
+            if starts is not None:
+                begin, end = starts[begin], starts[end]
+            text = text[:begin] + masked + text[end:]
+        return text
 
-
-def _masked(match: re.Match[str]) -> str:
-    return mask_key(decode(match.group(0)))
+    def _is_key(self, lowered: str, begin: int, end: int) -> bool:
+        word = lowered[begin:end]
+        if any(word.startswith(key) for key in self._known):
+            return True
+        starts_a_word = begin == 0 or lowered[begin - 1] not in WORD_CHARACTERS
+        return starts_a_word and end - begin - len(KEY_PREFIX) >= MIN_SHAPED_TAIL

@@ -73,6 +73,15 @@ def test_the_redactor_masks_every_encoding(key: str) -> None:
         assert "****" in scrubbed, how
 
 
+def test_the_redactor_masks_keys_among_any_characters() -> None:
+    """Characters whose lower case is longer (U+0130) or that are escaped themselves never shift the mask."""
+    redactor = Redactor(KEYS)
+    for text in [f"\u0130\u0130 {ORG2_KEY} \u0130", f"%C4%B0%C4%B0{ORG1_KEY.replace('_', '%5F')}", f"x{ORG1_KEY}y"]:
+        scrubbed = redactor.scrub(text)
+        assert_no_key(scrubbed, KEYS)
+        assert "****" in scrubbed
+
+
 def test_the_redactor_leaves_other_text_alone() -> None:
     redactor = Redactor(KEYS)
     for text in ["peak_season", "black_box", "ak_1", "/v1/workflows/runs?limit=5&offset=10", "100% sure \\o/"]:
