@@ -17,22 +17,28 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from starlette.types import ASGIApp
 
-from . import connexion_glue, faults, spec
+from . import connexion_glue, faults, logs, spec
+from .errors import ApiError
 from .http import Layer, build_stack
 from .http.body import BodyReader
 from .http.boundary import ErrorBoundary
 from .http.control_token import ControlToken
+from .http.deadline import BodyDeadline
 from .http.fast_lane import FastLane
 from .http.journal import Journal
 from .http.rehearsal import Rehearsals
+from .http.request_log import RequestLog
 from .http.routing import Router
 from .http.security_headers import SecurityHeaders
+from .http.served_documents import ServedDocuments
 from .http.world import WorldLayer
 from .namespaces import Worlds, worlds_for
 from .operations import OperationTable, compile_document
-from .rehearsals import delay_bounds
+from .redaction import Redactor
+from .rehearsals import delay_bounds, header_name
 from .runtime import Runtime, build_runtime
 from .settings import Settings
+from .slow_clients import Timeouts, request_timeout
 
 CONTROL_BASE = "/_mock"
 
@@ -46,17 +52,39 @@ def build_table(rt: Runtime) -> OperationTable:
     return OperationTable(operations)
 
 
+def storage_unavailable(rt: Runtime) -> ApiError:
+    """The documented 503 of a storage failure, with its fixed `Retry-After`."""
+    error = rt.errors.coded("storage_unavailable")
+    return ApiError(error.status, error.body, spec.fixed_response_headers(rt.document, "StorageUnavailable"))
+
+
+def served_documents(rt: Runtime) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+    """Where connexion serves each document (without extension) -> (its base path, the document's servers)."""
+    documents = {"/openapi": ("", list(rt.document.get("servers", [])))}
+    if rt.settings.control_plane:
+        documents[f"{CONTROL_BASE}/openapi"] = (CONTROL_BASE, list(spec.load_control_document().get("servers", [])))
+    return documents
+
+
 def edge_layers(rt: Runtime, table: OperationTable, worlds: Worlds) -> list[Layer]:
     """The request path in front of connexion, outermost first (see ARCHITECTURE.md)."""
     document = rt.document
     security_headers = {name.lower(): str(value) for name, value in document["x-security-headers"].items()}
     limits = document["x-limits"]
+    redactor = Redactor(rt.keys.all_keys())
     layers: list[Layer] = [
+        partial(RequestLog, redactor=redactor),
         partial(WorldLayer, worlds=worlds, header=spec.load_control_document()["x-namespaces"]["header"]),
-        Journal,
+        partial(Journal, redactor=redactor),
         partial(SecurityHeaders, headers=security_headers),
-        ErrorBoundary,
+        partial(ErrorBoundary, unavailable=storage_unavailable(rt)),
+        partial(ServedDocuments, documents=served_documents(rt)),
         partial(ControlToken, token=rt.settings.control_token, headers=security_headers),
+        partial(
+            BodyDeadline,
+            seconds=Timeouts.of(document, body=rt.settings.body_timeout).body,
+            timeout=request_timeout(document),
+        ),
         partial(
             BodyReader,
             limit=int(limits["max_body_bytes"]),
@@ -65,7 +93,11 @@ def edge_layers(rt: Runtime, table: OperationTable, worlds: Worlds) -> list[Laye
             max_digits=int(limits["max_integer_digits"]),
         ),
         partial(Router, table=table),
-        partial(Rehearsals, delay_bounds=delay_bounds(spec.load_control_document())),
+        partial(
+            Rehearsals,
+            header=header_name(spec.load_control_document()),
+            delay_bounds=delay_bounds(spec.load_control_document()),
+        ),
     ]
     if rt.settings.fast_lane:
         layers.append(FastLane)
@@ -101,10 +133,12 @@ async def _background(worlds: Worlds, maintain_every: float, poll_seconds: float
 
 
 def _lifespan(rt: Runtime, worlds: Worlds) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """While served, deliver webhooks in the background; requests only ever enqueue them."""
+    """While served: log through uvicorn's handlers with keys masked; deliver webhooks in the background
+    (requests only ever enqueue them) and keep every world bounded."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        logs.attach(Redactor(rt.keys.all_keys()))  # uvicorn has configured logging by now
         every = float(spec.load_control_document()["x-retention"]["maintenance_every_seconds"])
         worker = asyncio.create_task(_background(worlds, every))
         try:

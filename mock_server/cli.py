@@ -72,7 +72,29 @@ def parser() -> argparse.ArgumentParser:
         help="once the mock answers, write its base URL (one line) to PATH; removed when the mock stops."
         " For harnesses in any language, with --port 0",
     )
+    for name, what in (
+        ("header", "a request's headers may take after their first byte"),
+        ("body", "a request's body may take after its headers"),
+        ("keep-alive", "an idle connection stays open"),
+    ):
+        p.add_argument(
+            f"--{name}-timeout",
+            type=_seconds,
+            default=None,
+            metavar="SECONDS",
+            help=f"seconds {what} (default: x-limits of the document)",
+        )
     return p
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 86400 seconds")
+    return value
 
 
 def settle_heap() -> None:
@@ -108,12 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from . import faults, serving, spec
+    from . import faults, serving, slow_clients, spec
     from .app import create_app
     from .auth import mask_key
     from .fixtures import FixtureError, load_fixtures
     from .runtime import build_runtime
     from .settings import Settings
+    from .store.integrity import StateFileError, check_state_file
+    from .store.sqlite import SCHEMA
 
     try:
         planted = faults.validate(args.fault)
@@ -145,10 +169,17 @@ def main(argv: list[str] | None = None) -> int:
         control_token=args.control_token,
         faults=planted,
         retention_days=args.retention_days,
+        body_timeout=args.body_timeout,
     )
+    timeouts = slow_clients.Timeouts.of(
+        spec.load_document(), args.header_timeout, args.body_timeout, args.keep_alive_timeout
+    )
+    serving_options = slow_clients.uvicorn_options(spec.load_document(), timeouts)
     try:
         fixtures = load_fixtures(args.fixtures, spec.load_document())
-    except FixtureError as exc:
+        if args.state is not None:
+            check_state_file(args.state, fixtures, SCHEMA)
+    except (FixtureError, StateFileError) as exc:
         print(f"coverbase-mock: {exc}", file=sys.stderr)
         return 2
     if args.ready_file is not None:
@@ -187,14 +218,20 @@ def main(argv: list[str] | None = None) -> int:
             # share the listening socket, whose backlog holds requests until the first worker answers.
             os.environ.update(settings.to_env())
             config = uvicorn.Config(
-                "mock_server.app:app_from_env", factory=True, workers=args.workers, log_level=args.log_level
+                "mock_server.app:app_from_env",
+                factory=True,
+                workers=args.workers,
+                log_level=args.log_level,
+                **serving_options,
             )
             announce()
             Multiprocess(config, sockets=[sock]).run()
             return 0
         app = create_app(build_runtime(settings, fixtures=fixtures))
         settle_heap()
-        server = serving.Server(uvicorn.Config(app, log_level=args.log_level), on_ready=announce, on_stop=withdraw)
+        server = serving.Server(
+            uvicorn.Config(app, log_level=args.log_level, **serving_options), on_ready=announce, on_stop=withdraw
+        )
         with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
         return 0 if server.started else 1

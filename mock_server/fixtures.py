@@ -324,17 +324,32 @@ class Fixtures:
 def load_fixtures(path: Path | None, doc: dict[str, Any]) -> Fixtures:
     """Read, validate and index a fixture file; raise FixtureError naming the bad field."""
     source = Path(path or DEFAULT_FIXTURES)
+    # The file may be anything (a password file, in one try): errors name the problem and its position only.
+    if source.exists() and not source.is_file():
+        raise FixtureError(f"{source}: cannot read fixtures: not a regular file")
     try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+        text = source.read_bytes().decode("utf-8")
     except OSError as exc:
-        raise FixtureError(f"{source}: cannot read fixtures: {exc.strerror}") from exc
+        raise FixtureError(f"{source}: cannot read fixtures: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise FixtureError(f"{source}: not a fixture file: not UTF-8 text (byte {exc.start})") from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise FixtureError(f"{source}: not valid YAML: {exc}") from exc
+        raise FixtureError(f"{source}: not valid YAML: {_yaml_problem(exc)}") from None
     return parse_fixtures(raw, doc, str(source))
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """The parser's problem and where, without the snippet of the file PyYAML would quote."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or type(exc).__name__
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
+
+
 def parse_fixtures(raw: Any, doc: dict[str, Any], source: str = "<fixtures>") -> Fixtures:
-    problems = describe_errors(Draft7Validator(FIXTURE_SCHEMA), raw, source)
+    problems = describe_errors(Draft7Validator(FIXTURE_SCHEMA), raw, source, values=False)
     if problems:
         raise FixtureError("invalid fixtures:\n  " + "\n  ".join(problems))
     required = import_required_fields(doc)
@@ -371,7 +386,9 @@ def _parse_org(
 ) -> OrgFixture:
     _unique(org["id"], seen_ids, f"{where}.id", "id")
     for k, key in enumerate(org["api_keys"]):
-        _unique(key, seen_keys, f"{where}.api_keys[{k}]", "API key")
+        if key in seen_keys:  # never print a key
+            raise FixtureError(f"{where}.api_keys[{k}]: duplicate API key (the same key is listed earlier)")
+        seen_keys.add(key)
     users = {u["id"] for u in org.get("users", [])}
     vendors: dict[str, Vendor] = {}
     for v, vendor in enumerate(org["vendors"]):
@@ -404,7 +421,7 @@ def _parse_org(
             tuple(TriggerBinding(t["event"], t.get("when")) for t in wf.get("triggers", [])),
         )
     for a, assessment in enumerate(org.get("assessments", [])):
-        problems = describe_errors(assessment_check, assessment, f"{where}.assessments[{a}]")
+        problems = describe_errors(assessment_check, assessment, f"{where}.assessments[{a}]", values=False)
         if problems:
             raise FixtureError("invalid fixtures:\n  " + "\n  ".join(problems))
         if assessment["vendor_id"] not in vendors:
@@ -412,7 +429,7 @@ def _parse_org(
         _unique(assessment["id"], seen_ids, f"{where}.assessments[{a}].id", "id")
     runs = []
     for r, seed in enumerate(org.get("runs", [])):
-        problems = describe_errors(run_check, seed["run"], f"{where}.runs[{r}].run")
+        problems = describe_errors(run_check, seed["run"], f"{where}.runs[{r}].run", values=False)
         if problems:
             raise FixtureError("invalid fixtures:\n  " + "\n  ".join(problems))
         if seed["run"]["status"] == "started":

@@ -1,7 +1,8 @@
 """Idempotency-Key handling as the document's `x-idempotency` extension specifies it.
 
 An execution and its stored outcome commit in one transaction (`execution.atomically`): a crash or a
-storage failure between them leaves neither, so a retry with the same key executes exactly once.
+storage failure between them leaves neither, so a retry with the same key executes exactly once. A claim
+that could not be released because storage failed is this process's own: a retry takes it over at once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .execution import Outcome, atomically
 from .records import IdempotencyRecord, IdempotencyScope, dumps
 from .spec import IdempotencyPolicy
 from .store import Store
+from .store.integrity import is_storage_failure
 
 PURGE_EVERY_SECONDS = 60
 # A claim older than this (real seconds) belongs to a worker that died mid-execution; executions take ms.
@@ -39,10 +41,13 @@ class IdempotencyGuard:
         # Claims age in real seconds: moving the virtual clock must not expire an execution in flight.
         self._lease_clock = lease_clock or SystemClock()
         self._in_flight: dict[IdempotencyScope, asyncio.Event] = {}
+        # Pending claims of this process that storage failed to release: no execution holds them.
+        self._orphaned: set[IdempotencyScope] = set()
         self._last_purge: int | None = None
 
     def reset(self) -> None:
         self._last_purge = None
+        self._orphaned.clear()
 
     def scope_for(self, org_id: str, method: str, path: str, template: str, key: str, body: Any) -> IdempotencyScope:
         """The scope a key is remembered in: org, method and concrete path (see x-idempotency.scope)."""
@@ -77,18 +82,28 @@ class IdempotencyGuard:
             return outcome
         finally:
             if not stored:
-                self._store.idempotency_release(scope)
+                self._release(scope)
             del self._in_flight[scope]
             done.set()
+
+    def _release(self, scope: IdempotencyScope) -> None:
+        try:
+            self._store.idempotency_release(scope)
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            self._orphaned.add(scope)  # the retry takes it over (see claim)
 
     async def claim(self, scope: IdempotencyScope) -> Outcome | None:
         """Take the key (None), or the stored outcome to replay; waits while another execution holds it."""
         deadline = asyncio.get_running_loop().time() + WAIT_LIMIT_SECONDS
         while True:
             lease_now = self._lease_clock.now()
-            claim = self._store.idempotency_claim(
-                scope, self._live_from(self._clock.now()), lease_now, lease_now - CLAIM_LEASE_SECONDS
-            )
+            # An orphaned claim of this process is held by no execution: it is stale at once.
+            orphaned = scope in self._orphaned and scope not in self._in_flight
+            stale_before = lease_now + 1 if orphaned else lease_now - CLAIM_LEASE_SECONDS
+            claim = self._store.idempotency_claim(scope, self._live_from(self._clock.now()), lease_now, stale_before)
+            self._orphaned.discard(scope)
             if isinstance(claim, IdempotencyRecord):
                 return claim.status, json.loads(claim.body)
             if claim == "claimed":
@@ -117,5 +132,12 @@ class IdempotencyGuard:
         """Delete the records whose window has closed; returns how many."""
         now = self._clock.now()
         self._last_purge = now
-        # A record is live while now < first_used_at + window: purge those whose window closed.
-        return self._store.idempotency_purge(self._live_from(now))
+        # A record is live while now < first_used_at + window: purge those whose window closed. The outcome
+        # is already stored: a storage failure here must not turn it into an error answer.
+        try:
+            return self._store.idempotency_purge(self._live_from(now))
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            self._last_purge = None
+            return 0

@@ -8,8 +8,6 @@ from typing import Any, Protocol
 from .ids import IdFactory
 from .records import Rehearsal
 
-HEADER = "x-coverbase-mock-rehearse"
-
 
 @dataclass
 class RehearsalSlot:
@@ -21,21 +19,35 @@ class RehearsalSlot:
         return self.current.label() if self.current is not None else None
 
 
+def header_name(control_document: dict[str, Any]) -> str:
+    """The per-request rehearsal header (`x-rehearsal-header.name` of the control document)."""
+    return str(control_document["x-rehearsal-header"]["name"])
+
+
 def delay_bounds(control_document: dict[str, Any]) -> tuple[int, int]:
     """The allowed `delay_ms`, from the control document's RehearsalRequest schema."""
     schema = control_document["components"]["schemas"]["RehearsalRequest"]["properties"]["delay_ms"]
     return int(schema["minimum"]), int(schema["maximum"])
 
 
-def parse_header(value: str, delay_ms: tuple[int, int]) -> Rehearsal | None:
-    """`dispatch_failure`, `delay=<ms>` (within `delay_ms`) or `drop_after_commit`; anything else is None."""
+class UnknownRehearsal(ValueError):
+    """A rehearsal header value the mock does not know: the message names the known values."""
+
+
+def parse_header(value: str, delay_ms: tuple[int, int]) -> Rehearsal:
+    """`dispatch_failure`, `delay=<ms>` (within `delay_ms`) or `drop_after_commit`; else UnknownRehearsal."""
     value = value.strip()
     if value in ("dispatch_failure", "drop_after_commit"):
         return Rehearsal("header", value, None, None, None, 1)
     name, _, amount = value.partition("=")
     if name == "delay" and amount.isdigit() and delay_ms[0] <= int(amount) <= delay_ms[1]:
         return Rehearsal("header", "delay", None, None, int(amount), 1)
-    return None
+    known = f"'dispatch_failure', 'delay=<ms>' ({delay_ms[0]} to {delay_ms[1]} ms) or 'drop_after_commit'"
+    if name == "delay":
+        raise UnknownRehearsal(
+            f"delay needs a whole number of milliseconds from {delay_ms[0]} to {delay_ms[1]}, as in 'delay=1500'"
+        )
+    raise UnknownRehearsal(f"Unknown rehearsal {value[:40]!r}: the header takes {known}")
 
 
 class Rehearsals:

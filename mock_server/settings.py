@@ -23,6 +23,8 @@ class Settings:
     fast_lane: bool = True
     # Days of virtual time runs and assessments are kept (None: x-retention.default_days; 0: forever).
     retention_days: int | None = None
+    # Seconds a request's body may take after its headers (None: x-limits.body_timeout_seconds).
+    body_timeout: float | None = None
 
     def to_env(self) -> dict[str, str]:
         data: dict[str, Any] = asdict(self)
@@ -42,4 +44,5 @@ class Settings:
             faults=frozenset(data["faults"]),
             fast_lane=bool(data["fast_lane"]),
             retention_days=data["retention_days"],
+            body_timeout=data["body_timeout"],
         )

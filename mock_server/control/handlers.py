@@ -151,7 +151,12 @@ def list_rehearsals(call: Call) -> Outcome:
     return 200, {"data": [r.as_dict() for r in call.rt.rehearsals.armed()]}
 
 
+RUN_OPERATION = "runWorkflow"  # the only operation with a workflow_name, and the only one that dispatches
+
+
 def arm_rehearsal(call: Call, body: dict[str, Any]) -> Outcome:
+    """Arm a rehearsal; one that could never fire (an unknown or disabled workflow, a workflow or a dispatch
+    failure on an operation that has none) is a 422 saying why, naming what would match."""
     rt = call.rt
     kind = body["kind"]
     if kind == "delay" and "delay_ms" not in body:
@@ -160,14 +165,41 @@ def arm_rehearsal(call: Call, body: dict[str, Any]) -> Outcome:
     known = {op.operation_id for op in spec.operations(rt.document)}
     if operation_id is not None and operation_id not in known:
         raise _invalid(["body", "operation_id"], f"No API operation {operation_id!r}", "value_error")
+    if kind == "dispatch_failure" and operation_id not in (None, RUN_OPERATION):
+        raise _invalid(
+            ["body", "operation_id"],
+            f"dispatch_failure happens only in {RUN_OPERATION}, not {operation_id}",
+            "value_error",
+        )
+    workflow_name = body.get("workflow_name")
+    if workflow_name is not None:
+        _check_workflow(rt, kind, operation_id, workflow_name)
     rehearsal = rt.rehearsals.arm(
         kind,
-        body.get("workflow_name"),
+        workflow_name,
         int(body.get("count", 1)),
         operation_id=operation_id,
         delay_ms=body.get("delay_ms") if kind == "delay" else None,
     )
     return 201, rehearsal.as_dict()
+
+
+def _check_workflow(rt: Runtime, kind: str, operation_id: str | None, name: str) -> None:
+    loc: list[str | int] = ["body", "workflow_name"]
+    if operation_id not in (None, RUN_OPERATION):
+        raise _invalid(loc, f"workflow_name matches only {RUN_OPERATION} calls, not {operation_id}", "value_error")
+    workflows = [w for org in rt.fixtures.orgs for w in org.workflows.values()]
+    if name not in {w.name for w in workflows}:
+        names = ", ".join(sorted({w.name for w in workflows}))
+        raise _invalid(loc, f"No workflow {name!r} in the fixtures; their workflows are: {names}", "value_error")
+    enabled = sorted({w.name for w in workflows if w.enabled})
+    if kind == "dispatch_failure" and name not in enabled:
+        raise _invalid(
+            loc,
+            f"Workflow {name!r} is disabled: its runs are refused with 409 before any dispatch."
+            f" Enabled: {', '.join(enabled)}",
+            "value_error",
+        )
 
 
 def _invalid(loc: list[str | int], msg: str, type_: str) -> Exception:

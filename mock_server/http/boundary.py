@@ -1,4 +1,8 @@
-"""The error boundary: every ApiError raised by a later layer, connexion or a handler is answered here."""
+"""The error boundary: every ApiError raised by a later layer, connexion or a handler is answered here.
+
+A storage failure (the state file's disk is full or failing) is the documented `503 storage_unavailable`
+with `Retry-After`: the transaction it broke was rolled back, so nothing of the request was stored.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,20 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ApiError
+from ..logs import LOGGER, reason
 from ..operations import NonConformingResponse
+from ..store.integrity import is_storage_failure
 from . import responses
+from .scope import REJECTION
 
-log = logging.getLogger("coverbase_mock")
+log = logging.getLogger(LOGGER)
 INTERNAL = ApiError(500, {"detail": "Internal Server Error"})
 
 
 class ErrorBoundary:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, unavailable: ApiError) -> None:
         self.app = app
+        self.unavailable = unavailable  # storage_unavailable with its Retry-After
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -35,14 +43,21 @@ class ErrorBoundary:
         except ApiError as err:
             if started:
                 raise
+            scope[REJECTION] = reason(err)
             await responses.error(err)(scope, receive, send)
         except NonConformingResponse as exc:
             log.error("response does not conform to the document: %s", exc)
             if started:
                 raise
+            scope[REJECTION] = "the answer did not conform to the document (a bug of the mock)"
             await responses.error(INTERNAL)(scope, receive, send)
-        except Exception:
-            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+        except Exception as exc:
+            if is_storage_failure(exc):
+                failure, why = self.unavailable, f"{reason(self.unavailable)} ({exc})"
+            else:
+                log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+                failure, why = INTERNAL, f"unexpected {type(exc).__name__} (a bug of the mock; traceback above)"
             if started:
                 raise
-            await responses.error(INTERNAL)(scope, receive, send)
+            scope[REJECTION] = why
+            await responses.error(failure)(scope, receive, send)

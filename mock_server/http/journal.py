@@ -1,23 +1,38 @@
-"""Records each API request and the status it got in the world's journal; credentials are masked."""
+"""Records each API request and the status it got in the world's journal; credentials and API keys are masked.
+
+Credential headers keep only their scheme and last four characters; an API key anywhere else (path, query,
+another header, the body), in any encoding, is masked by the app's `Redactor`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..auth import bearer_token, mask_key
+from ..redaction import Redactor
+from ..store.integrity import is_storage_failure
 from .scope import REHEARSAL, org_id, runtime
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+log = logging.getLogger("coverbase_mock.journal")
 JOURNAL_BODY_LIMIT = 4096
+# Read past the limit, so that a key across it is seen whole (and masked) before the body is cut.
+READ_LIMIT = JOURNAL_BODY_LIMIT + 1024
 API_PREFIX = "/v1"
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "x-mock-control-token"})
 
 
 class Journal:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, redactor: Redactor) -> None:
         self.app = app
+        self.redactor = redactor
+        self.dropped = 0  # entries dropped since the state file last accepted one
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
@@ -31,9 +46,9 @@ class Journal:
         async def receive_() -> Message:
             nonlocal size
             message = await receive()
-            if message["type"] == "http.request" and size < JOURNAL_BODY_LIMIT:
+            if message["type"] == "http.request" and size < READ_LIMIT:
                 body = message.get("body", b"")
-                chunks.append(body[: JOURNAL_BODY_LIMIT - size])
+                chunks.append(body[: READ_LIMIT - size])
                 size += len(body)
             return message
 
@@ -47,36 +62,42 @@ class Journal:
         try:
             await self.app(scope, receive_, send_)
         finally:
-            rt.store.journal_append(_entry(scope, at, b"".join(chunks), status))
+            self._append(rt, self._entry(scope, at, b"".join(chunks), status))
 
+    def _append(self, rt: Runtime, entry: dict[str, Any]) -> None:
+        """The journal records what was answered, never a reason to break an answer: while the state file
+        cannot be written (disk full), entries are dropped - logged once when it starts and once when it ends."""
+        try:
+            rt.store.journal_append(entry)
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            if not self.dropped:
+                log.warning("request journal: entries are dropped while the state file cannot be written (%s)", exc)
+            self.dropped += 1
+            return
+        if self.dropped:
+            log.warning("request journal: entries are stored again (%d dropped)", self.dropped)
+            self.dropped = 0
 
-def _entry(scope: Scope, at: int, body: bytes, status: int) -> dict[str, Any]:
-    rt = runtime(scope)
-    keys = rt.keys.all_keys()
-    request_headers = Headers(scope=scope)
-    headers: dict[str, str] = {}
-    for name, value in request_headers.items():
-        if name in CREDENTIAL_HEADERS:
-            value = mask_key(value)
-        headers[name] = _scrub(value, keys)
-    token = bearer_token(request_headers)
-    slot = scope.get(REHEARSAL)
-    return {
-        "at": at,
-        "method": scope["method"],
-        "path": _scrub(scope["path"], keys),
-        "query": _scrub(scope.get("query_string", b"").decode("latin-1"), keys),
-        "headers": headers,
-        "body": _scrub(body.decode("utf-8", "replace")[:JOURNAL_BODY_LIMIT], keys),
-        "status": status,
-        "org_id": org_id(scope) or (rt.keys.org_for(token) if token else None),
-        "rehearsal": slot.label() if slot is not None else None,
-    }
-
-
-def _scrub(text: str, keys: list[str]) -> str:
-    """A key sent where it does not belong (query, body, another header) is masked there too."""
-    for key in keys:
-        if key in text:
-            text = text.replace(key, mask_key(key))
-    return text
+    def _entry(self, scope: Scope, at: int, body: bytes, status: int) -> dict[str, Any]:
+        rt = runtime(scope)
+        scrub = self.redactor.scrub
+        request_headers = Headers(scope=scope)
+        headers: dict[str, str] = {}
+        for name, value in request_headers.items():
+            headers[name] = mask_key(value) if name in CREDENTIAL_HEADERS else scrub(value)
+        token = bearer_token(request_headers)
+        slot = scope.get(REHEARSAL)
+        return {
+            "at": at,
+            "method": scope["method"],
+            "path": scrub(scope["path"]),
+            "query": scrub(scope.get("query_string", b"").decode("latin-1")),
+            "headers": headers,
+            # Scrubbed whole, then cut: a key across the limit is masked, not cut into a readable prefix.
+            "body": scrub(body.decode("utf-8", "replace"))[:JOURNAL_BODY_LIMIT],
+            "status": status,
+            "org_id": org_id(scope) or (rt.keys.org_for(token) if token else None),
+            "rehearsal": slot.label() if slot is not None else None,
+        }

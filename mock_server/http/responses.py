@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from connexion.jsonifier import JSONEncoder
@@ -32,6 +33,16 @@ def success(status: int, body: Any) -> Response:
         return Rendered(status, b"", json=False)
     payload = json.dumps(body, separators=(",", ":"), cls=JSONEncoder) + "\n"
     return Rendered(status, payload.encode("utf-8"))
+
+
+def raw_http(err: ApiError) -> bytes:
+    """An error answer as the bytes of a whole HTTP/1.1 response that closes the connection: for the protocol,
+    which answers before there is a request to hand to the app (headers that never finished arriving)."""
+    body = json.dumps(err.body, separators=(",", ":")).encode("utf-8")
+    head = [f"HTTP/1.1 {err.status} {HTTPStatus(err.status).phrase}"]
+    head += [f"{name}: {value}" for name, value in err.headers.items() if name.lower() != "connection"]
+    head += ["content-type: application/json", f"content-length: {len(body)}", "connection: close"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
 
 
 def error(err: ApiError) -> Response:

@@ -18,6 +18,7 @@ BODY = "coverbase.body"
 ARGS = "coverbase.args"
 REHEARSAL = "coverbase.rehearsal"
 ORG = "coverbase.org"
+REJECTION = "coverbase.rejection"  # why the error boundary rejected the request, for the request log
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,11 @@ def body(scope: Scope) -> BodyInfo:
 
 def rehearsal(scope: Scope) -> RehearsalSlot | None:
     found: RehearsalSlot | None = scope.get(REHEARSAL)
+    return found
+
+
+def rejection(scope: Scope) -> str | None:
+    found: str | None = scope.get(REJECTION)
     return found
 
 

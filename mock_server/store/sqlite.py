@@ -28,6 +28,7 @@ from ..records import (
     vendor_from_json,
 )
 from . import JOURNAL_LIMIT, ClaimResult, seed
+from .integrity import FINGERPRINT, fixtures_fingerprint
 
 # Several worker processes open the same file; a writer waits this long for another's transaction.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -104,9 +105,17 @@ class SqliteDatabase:
             try:
                 yield
             except BaseException:
-                self.connection.execute("ROLLBACK")
+                if self.connection.in_transaction:  # a failing write may have rolled it back already
+                    self.connection.execute("ROLLBACK")
                 raise
-            self.connection.execute("COMMIT")
+            try:
+                self.connection.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT (disk full, I/O error) may leave the transaction open: end it, so nothing
+                # of it is kept and the next transaction does not join it.
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         with self.lock:
@@ -168,6 +177,7 @@ class SqliteStore:
         self._set_meta("clock_offset", 0)
         seed(self)
         self._set_meta("seeded", 1)
+        self._set_meta(FINGERPRINT, fixtures_fingerprint(self.fixtures))  # checked at start-up (integrity.py)
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
         with self._lock:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from mock_server import spec
+from mock_server.app import create_app
 from mock_server.component_schemas import describe_errors, schema_validator
+from mock_server.fixtures import load_fixtures
+from mock_server.runtime import build_runtime
+from mock_server.settings import Settings
+from mock_server.store.memory import MemoryStore
 from tests.support.api import DOC_ASSESSMENT, ORG1_CONTROL_SET, ORG1_VENDOR, Api, auth
+from tests.support.failing_storage import COMMIT, FailingStorage
 
 DOC = spec.load_document()
 BAD_AUTH = {"Authorization": "Bearer ak_live_unknown"}
@@ -73,7 +81,27 @@ RECIPES: dict[tuple[str, str], dict[str, Any]] = {
         "content": b" " * (1024 * 1024 + 1),
     },
     ("importRecords", "422"): {"method": "POST", "url": "/v1/import/vendor-intake", "json": {"data": []}},
+    # request_timeout: the body stops arriving (a mock whose body deadline is 50 ms).
+    ("createAssessment", "408"): {"method": "POST", "url": "/v1/assessments", "slow": True},
+    ("runWorkflow", "408"): {"method": "POST", "url": "/v1/workflows/onboard-vendor/run", "slow": True},
+    ("importRecords", "408"): {"method": "POST", "url": "/v1/import/vendor-intake", "slow": True},
+    # storage_unavailable: the state file's disk is full (the failing storage double fails every commit).
+    ("createAssessment", "503"): {"method": "POST", "url": "/v1/assessments", "json": NEW_ASSESSMENT, "full": True},
+    ("deleteAssessment", "503"): {"method": "DELETE", "url": f"/v1/assessments/{DOC_ASSESSMENT}", "full": True},
+    ("runWorkflow", "503"): {"method": "POST", "url": "/v1/workflows/onboard-vendor/run", "full": True},
+    ("importRecords", "503"): {
+        "method": "POST",
+        "url": "/v1/import/vendor-intake",
+        "json": {"data": [{"Name": "x", "External Id": "x"}]},
+        "full": True,
+    },
 }
+
+
+async def _stalled_body() -> AsyncIterator[bytes]:
+    """A body that starts and then stops arriving (the client stalls far past the mock's deadline)."""
+    yield b'{"input": '
+    await asyncio.sleep(3600)
 
 
 def documented_errors() -> dict[tuple[str, str], dict[str, Any]]:
@@ -95,6 +123,11 @@ def test_documented_error_is_reachable_with_its_body(api: Api, key: tuple[str, s
     if response_doc is None:
         pytest.fail(f"{key} has a recipe but is not documented")
     recipe = dict(RECIPES[key])
+    if recipe.pop("slow", False):
+        api = Api(create_app(build_runtime(Settings(body_timeout=0.05))))
+        recipe["content"] = _stalled_body()
+    if recipe.pop("full", False):
+        api = Api(create_app(build_runtime(store=FailingStorage(MemoryStore(load_fixtures(None, DOC)), COMMIT))))
     if recipe.pop("rehearse", False):
         api.post("/_mock/rehearsals", json={"kind": "dispatch_failure"})
     headers = recipe.pop("headers", auth())
@@ -102,3 +135,6 @@ def test_documented_error_is_reachable_with_its_body(api: Api, key: tuple[str, s
     assert str(r.status_code) == key[1], r.text
     schema = response_doc["content"]["application/json"]["schema"]
     assert describe_errors(schema_validator(DOC, schema), r.json(), "response") == []
+    for name, header in response_doc.get("headers", {}).items():
+        if header.get("required"):
+            assert name.lower() in r.headers, f"{key}: the required header {name} is missing"

@@ -119,6 +119,11 @@ _add("POST", "/v1/workflows/a%20b/run", headers=_a(), json={})
 _add("POST", "/v1/workflows/%C3%A9/run", headers=_a(), json={})
 _add("POST", RUN, headers=_a(**{"X-Coverbase-Mock-Rehearse": "dispatch_failure"}), json={})
 _add("POST", RUN, headers=_a(**{"X-Coverbase-Mock-Rehearse": "bogus"}), json={})
+_add("POST", RUN, headers=_a(**{"X-Coverbase-Mock-Rehearse": "dispatch_failur"}), json={})
+_add("POST", RUN, headers=_a(**{"X-Coverbase-Mock-Rehearse": "delay=abc"}), json={})
+_add("POST", RUN, headers=_a("nope", **{"X-Coverbase-Mock-Rehearse": "delay=abc"}), json={"input": 1})
+_add("GET", "/v1/utils/authtest", headers=_a(**{"X-Coverbase-Mock-Rehearse": "delay=0"}))
+_add("GET", "/v1/nope", headers=_a(**{"X-Coverbase-Mock-Rehearse": "delay=0"}))
 _add("POST", RUN, headers=_a(**{"X-Coverbase-Mock-Rehearse": "dispatch_failure", "Idempotency-Key": "rk"}), json={})
 _add("POST", RUN, headers=_a(**{"Idempotency-Key": "rk"}), json={})
 # get run
@@ -258,6 +263,8 @@ for m, u, kw in [
     ("POST", "/_mock/rehearsals", {"json": {"kind": "delay"}}),
     ("POST", "/_mock/rehearsals", {"json": {"kind": "nope"}}),
     ("POST", "/_mock/rehearsals", {"json": {"kind": "dispatch_failure", "operation_id": "nope"}}),
+    ("POST", "/_mock/rehearsals", {"json": {"kind": "dispatch_failure", "workflow_name": "nope"}}),
+    ("POST", "/_mock/rehearsals", {"json": {"kind": "dispatch_failure", "workflow_name": "legacy-soc2-chase"}}),
     (
         "POST",
         "/_mock/rehearsals",

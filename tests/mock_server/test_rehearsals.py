@@ -34,10 +34,30 @@ def test_dispatch_failure_header_is_ignored_elsewhere(api: Api) -> None:
     assert r.status_code == 200
 
 
-def test_unknown_rehearsal_header_values_are_ignored(api: Api) -> None:
-    for value in ("explode", "delay=0", "delay=999999", "delay=abc"):
-        assert api.post(RUN, headers=auth(**{HEADER: value})).status_code == 201
-        assert journal(api)[-1]["rehearsal"] is None
+@pytest.mark.parametrize("value", ["dispatch_failur", "explode", "Dispatch_Failure", "delay", "delay=0", "delay=abc"])
+def test_an_unknown_rehearsal_header_value_is_422_naming_the_known_values(api: Api, value: str) -> None:
+    before = runs(api)
+    r = api.post(RUN, headers=auth(**{HEADER: value}))
+    assert r.status_code == 422
+    [item] = r.json()["detail"]
+    assert item["loc"] == ["header", HEADER] and item["type"] == "value_error"
+    if value.startswith("delay"):
+        assert "from 1 to 30000" in item["msg"] and "delay=1500" in item["msg"]
+    else:
+        assert all(known in item["msg"] for known in ("'dispatch_failure'", "'delay=<ms>'", "'drop_after_commit'"))
+    assert runs(api) == before, "the call was not executed"
+    assert [e["status"] for e in journal(api) if e["path"] == RUN] == [422]
+
+
+def test_a_delay_out_of_range_and_a_repeated_header_are_422(api: Api) -> None:
+    assert api.post(RUN, headers=auth(**{HEADER: "delay=999999"})).status_code == 422
+    twice = [("Authorization", "Bearer ak_live_xxx"), (HEADER, "delay=1"), (HEADER, "delay=1")]
+    r = api.post(RUN, headers=twice)
+    assert r.status_code == 422 and r.json()["detail"][0]["msg"] == "Header must be sent once"
+
+
+def test_a_bad_rehearsal_header_on_an_unknown_route_leaves_the_404(api: Api) -> None:
+    assert api.get("/v1/nowhere", headers=auth(**{HEADER: "explode"})).status_code == 404
 
 
 def test_delay_by_header_still_answers_correctly(api: Api) -> None:
@@ -67,6 +87,40 @@ def test_armed_rehearsals_match_their_operation_and_are_used_up(api: Api) -> Non
 )
 def test_bad_rehearsal_requests_are_422(api: Api, body: dict[str, object]) -> None:
     assert api.post("/_mock/rehearsals", json=body).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "says"),
+    [
+        (
+            {"kind": "dispatch_failure", "workflow_name": "onboard-vendr"},
+            "workflow_name",
+            "No workflow 'onboard-vendr' in the fixtures; their workflows are: annual-reassessment-flow, ",
+        ),
+        ({"kind": "delay", "delay_ms": 5, "workflow_name": "nope"}, "workflow_name", "tps-report-review"),
+        ({"kind": "dispatch_failure", "workflow_name": "legacy-soc2-chase"}, "workflow_name", "is disabled"),
+        (
+            {"kind": "drop_after_commit", "operation_id": "createAssessment", "workflow_name": "onboard-vendor"},
+            "workflow_name",
+            "matches only runWorkflow calls",
+        ),
+        ({"kind": "dispatch_failure", "operation_id": "getWorkflowRun"}, "operation_id", "only in runWorkflow"),
+    ],
+)
+def test_a_rehearsal_that_could_never_fire_is_422_saying_why(
+    api: Api, body: dict[str, object], loc: str, says: str
+) -> None:
+    r = api.post("/_mock/rehearsals", json=body)
+    assert r.status_code == 422
+    [item] = r.json()["detail"]
+    assert item["loc"] == ["body", loc] and says in item["msg"]
+    assert api.get("/_mock/rehearsals").json()["data"] == [], "nothing was armed"
+
+
+def test_a_rehearsal_of_a_disabled_workflow_may_delay_it(api: Api) -> None:
+    """Only a dispatch failure cannot happen to a disabled workflow; its 409 can still be delayed."""
+    body = {"kind": "delay", "delay_ms": 1, "workflow_name": "legacy-soc2-chase"}
+    assert api.post("/_mock/rehearsals", json=body).status_code == 201
 
 
 def test_dropped_connection_in_process_commits_then_replays(api: Api) -> None:
