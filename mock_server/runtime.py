@@ -19,6 +19,7 @@ from .settings import Settings
 from .spec import IdempotencyPolicy
 from .store import Store
 from .store.memory import MemoryStore
+from .store.postgres import PostgresStore
 from .store.sqlite import SqliteStore
 from .webhooks import DeliveryPolicy, Subscription, WebhookDispatcher
 
@@ -71,6 +72,15 @@ def fixture_subscriptions(fixtures: Fixtures) -> list[Subscription]:
     ]
 
 
+def open_store(settings: Settings, fixtures: Fixtures) -> Store:
+    """The default world's store: PostgreSQL (shared by replicas), a SQLite file (shared by workers) or memory."""
+    if settings.state_url:
+        return PostgresStore(settings.state_url, fixtures)
+    if settings.state_path:
+        return SqliteStore(settings.state_path, fixtures)
+    return MemoryStore(fixtures)
+
+
 def build_runtime(
     settings: Settings | None = None,
     *,
@@ -86,7 +96,7 @@ def build_runtime(
     document = spec.load_document()
     if store is None:
         fixtures = fixtures or load_fixtures(settings.fixtures_path, document)
-        store = SqliteStore(settings.state_path, fixtures) if settings.state_path else MemoryStore(fixtures)
+        store = open_store(settings, fixtures)
     store = faults.store(store, settings.faults)
     policy = faults.policy(spec.idempotency_policy(document), settings.faults)
     the_ids = ids or RandomIds()

@@ -1,0 +1,579 @@
+"""Shared state (`--state postgresql://...`): the store contract on PostgreSQL, for several mock replicas at once.
+
+One `PostgresDatabase` per process (a psycopg connection pool) is shared by the `PostgresStore` of every
+namespace and by the `PostgresCatalog`. Every row carries its namespace `ns`, as in SQLite.
+
+Transactions: the outermost `transaction()` takes a connection from the pool and holds it (in a context
+variable of the database) until it commits or rolls back; every statement made meanwhile by any store of
+the same database joins it. The mock never awaits inside a transaction, so a connection is held for
+milliseconds. A statement outside a transaction runs on a pooled connection in autocommit.
+
+Across replicas: a claim on an idempotency key is one atomic statement (`INSERT ... ON CONFLICT DO
+NOTHING`, or a conditional `UPDATE` of a stale claim), rehearsals are taken under `SELECT ... FOR
+UPDATE`, seeding and dropping a namespace take a transaction-scoped advisory lock on it, and the schema
+is created under an advisory lock too, so replicas may start together.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import json
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from ..fixtures import Fixtures
+from ..namespace_catalog import NamespaceRecord, key_digest
+from ..records import (
+    AssessmentRecord,
+    IdempotencyRecord,
+    IdempotencyScope,
+    Rehearsal,
+    RunRecord,
+    VendorRecord,
+    assessment_from_json,
+    dumps,
+    record_to_json,
+    rehearsal_from_json,
+    run_from_json,
+    vendor_from_json,
+)
+from . import JOURNAL_LIMIT, ClaimResult, seed
+
+URL_SCHEMES = ("postgresql", "postgres")
+# A replica serves requests on one event-loop thread and never awaits inside a transaction, so it uses one
+# connection at a time; the spare ones serve test clients' threads and the pool's own checks.
+POOL_MIN_SIZE = 1
+POOL_MAX_SIZE = 4
+CONNECT_SECONDS = 15.0
+# The journal is trimmed to JOURNAL_LIMIT entries every this many appends made by one process (reads only
+# ever return the newest JOURNAL_LIMIT): with R replicas a namespace holds at most LIMIT + R * this rows.
+JOURNAL_TRIM_EVERY = 50
+# Runs listed newest first are read in batches of growing size (a page rarely needs more than the first).
+RUN_BATCHES = (50, 500, 5000)
+# A claim that keeps losing races to other replicas gives up after this many rounds (never seen: 2 is the most).
+CLAIM_ROUNDS = 100
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (ns TEXT NOT NULL, name TEXT NOT NULL, value BIGINT NOT NULL, PRIMARY KEY (ns, name));
+CREATE SEQUENCE IF NOT EXISTS run_sequence;
+CREATE SEQUENCE IF NOT EXISTS write_order;
+CREATE TABLE IF NOT EXISTS assessments (
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (ns, org_id, id));
+CREATE TABLE IF NOT EXISTS runs (
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, started_at BIGINT NOT NULL, sequence BIGINT NOT NULL,
+    target_assessment_id TEXT, data TEXT NOT NULL, PRIMARY KEY (ns, org_id, id));
+CREATE INDEX IF NOT EXISTS runs_order ON runs (ns, org_id, started_at, sequence);
+CREATE INDEX IF NOT EXISTS runs_target ON runs (ns, org_id, target_assessment_id, sequence);
+CREATE TABLE IF NOT EXISTS idempotency (
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL,
+    pending BOOLEAN NOT NULL, claimed_at BIGINT NOT NULL,
+    first_used_at BIGINT, status INTEGER, body TEXT,
+    PRIMARY KEY (ns, org_id, method, path, key));
+CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (ns, pending, first_used_at);
+CREATE TABLE IF NOT EXISTS journal (id BIGSERIAL PRIMARY KEY, ns TEXT NOT NULL, entry TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS journal_ns ON journal (ns, id);
+CREATE TABLE IF NOT EXISTS vendors (
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, external_id TEXT NOT NULL, data TEXT NOT NULL,
+    written BIGINT NOT NULL DEFAULT nextval('write_order'), PRIMARY KEY (ns, org_id, id));
+CREATE INDEX IF NOT EXISTS vendors_external ON vendors (ns, org_id, external_id, written);
+CREATE TABLE IF NOT EXISTS rehearsals (
+    seq BIGSERIAL PRIMARY KEY, ns TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, remaining INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS rehearsals_ns ON rehearsals (ns, seq);
+CREATE TABLE IF NOT EXISTS namespaces (
+    id TEXT PRIMARY KEY, created_at BIGINT NOT NULL, ttl_seconds BIGINT NOT NULL, last_used_at BIGINT NOT NULL,
+    keys TEXT NOT NULL, fixtures TEXT);
+CREATE TABLE IF NOT EXISTS namespace_keys (digest TEXT PRIMARY KEY, ns TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS namespace_keys_ns ON namespace_keys (ns)
+"""
+TABLES = ("meta", "assessments", "runs", "idempotency", "journal", "vendors", "rehearsals")
+SCOPE_WHERE = "ns = %s AND org_id = %s AND method = %s AND path = %s AND key = %s"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or used at start-up (the message names it, without its password)."""
+
+
+def is_url(state: str) -> bool:
+    """Whether a `--state` value names a PostgreSQL database rather than a SQLite file."""
+    return urlsplit(state).scheme in URL_SCHEMES
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for banners and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + host))
+
+
+@dataclasses.dataclass
+class _Transaction:
+    """The transaction in progress: its connection, and values it has read or written that it may read again."""
+
+    connection: psycopg.Connection[Any]
+    cache: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
+
+
+class PostgresDatabase:
+    """One connection pool per process: shared by the stores of every namespace and by the catalog."""
+
+    def __init__(self, url: str, *, max_size: int = POOL_MAX_SIZE, connect_seconds: float = CONNECT_SECONDS) -> None:
+        self.url = url
+        try:
+            # One plain connection first: its error (refused, unknown database, authentication) is the clear one.
+            psycopg.connect(url, connect_timeout=max(1, round(connect_seconds))).close()
+        except psycopg.Error as exc:
+            raise DatabaseUnavailable(f"cannot use the PostgreSQL database {redacted(url)}: {exc}") from exc
+        # The transaction in progress in this thread / task (None outside one).
+        self._held: contextvars.ContextVar[_Transaction | None] = contextvars.ContextVar(
+            f"coverbase_mock_pg_{id(self)}", default=None
+        )
+        self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            url,
+            min_size=POOL_MIN_SIZE,
+            max_size=max(max_size, POOL_MIN_SIZE),
+            kwargs={"autocommit": True},
+            open=False,
+            name="coverbase-mock",
+            timeout=connect_seconds,
+        )
+        self.pool.open(wait=True, timeout=connect_seconds)
+        try:
+            with self.transaction() as db:
+                # Replicas starting together: one creates the tables, the others wait and find them.
+                db.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('coverbase-mock schema/' || current_schema(), 0))"
+                )
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+        except BaseException:
+            self.pool.close()
+            raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        """The outermost call holds one pooled connection in a transaction; nested calls join it."""
+        held = self._held.get()
+        if held is not None:
+            yield held.connection
+            return
+        with self.pool.connection() as connection, connection.transaction():
+            token = self._held.set(_Transaction(connection))
+            try:
+                yield connection
+            finally:
+                self._held.reset(token)
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """For one statement: the transaction's connection, else a pooled one in autocommit."""
+        held = self._held.get()
+        if held is not None:
+            yield held.connection
+            return
+        with self.pool.connection() as connection:
+            yield connection
+
+    def cached(self, key: tuple[str, str]) -> int | None:
+        """A value this transaction already read or wrote (None outside a transaction)."""
+        held = self._held.get()
+        return None if held is None else held.cache.get(key)
+
+    def remember(self, key: tuple[str, str], value: int | None) -> None:
+        """Inside a transaction, what `cached` answers for `key` from now on (None: read it again)."""
+        held = self._held.get()
+        if held is not None:
+            if value is None:
+                held.cache.pop(key, None)
+            else:
+                held.cache[key] = value
+
+    def one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        with self.connection() as db:
+            return db.execute(sql, args).fetchone()
+
+    def all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        with self.connection() as db:
+            return db.execute(sql, args).fetchall()
+
+    def write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        """Runs a statement; returns the number of rows it changed."""
+        with self.connection() as db:
+            return db.execute(sql, args).rowcount
+
+    def lock_namespace(self, namespace: str) -> None:
+        """Inside a transaction: wait for, then hold until commit, the lock of one namespace (seed, reset, drop)."""
+        self.one(
+            "SELECT pg_advisory_xact_lock(hashtextextended('coverbase-mock ns/' || current_schema() || '/' || %s, 0))",
+            (namespace,),
+        )
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def _scope_args(namespace: str, scope: IdempotencyScope) -> tuple[str, str, str, str, str]:
+    return namespace, scope.org_id, scope.method, scope.path, scope.key
+
+
+class PostgresStore:
+    """One namespace's state in a PostgreSQL database shared by every replica. Every write is committed
+    before the handler answers, so an acknowledged write survives the replica that made it."""
+
+    def __init__(self, database: PostgresDatabase | str, fixtures: Fixtures, namespace: str = "default") -> None:
+        self.fixtures = fixtures
+        self.namespace = namespace
+        self._owns_database = not isinstance(database, PostgresDatabase)
+        self.database = database if isinstance(database, PostgresDatabase) else PostgresDatabase(database)
+        self._db = self.database
+        self._appends = 0
+        with self.transaction():
+            # Replicas start together: the first to get the namespace's lock seeds, the others keep the state.
+            self._db.lock_namespace(namespace)
+            if self._meta("seeded") is None:
+                self._fill()
+
+    def close(self) -> None:
+        if self._owns_database:
+            self.database.close()
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        return self.database.transaction()
+
+    def drop(self) -> None:
+        """Delete every row of this namespace."""
+        with self.transaction():
+            self._db.lock_namespace(self.namespace)
+            for table in TABLES:
+                self._db.write(f"DELETE FROM {table} WHERE ns = %s", (self.namespace,))
+            self._db.remember((self.namespace, "clock_offset"), None)
+
+    def _meta(self, name: str) -> int | None:
+        row = self._db.one("SELECT value FROM meta WHERE ns = %s AND name = %s", (self.namespace, name))
+        return None if row is None else int(row[0])
+
+    def _set_meta(self, name: str, value: int) -> None:
+        self._db.write(
+            "INSERT INTO meta (ns, name, value) VALUES (%s, %s, %s)"
+            " ON CONFLICT (ns, name) DO UPDATE SET value = EXCLUDED.value",
+            (self.namespace, name, value),
+        )
+        self._db.remember((self.namespace, name), value)
+
+    def _fill(self) -> None:
+        for table in TABLES:
+            self._db.write(f"DELETE FROM {table} WHERE ns = %s", (self.namespace,))
+        self._set_meta("clock_offset", 0)
+        seed(self)
+        self._set_meta("seeded", 1)
+
+    def reset(self) -> None:
+        with self.transaction():
+            self._db.lock_namespace(self.namespace)
+            self._fill()
+
+    def next_sequence(self) -> int:
+        # A database sequence: never blocks another replica's transaction, and (like the in-memory counter)
+        # a rolled-back transaction does not give its number back.
+        return int(self._db.one("SELECT nextval('run_sequence')")[0])
+
+    def get_assessment(self, org_id: str, assessment_id: str) -> AssessmentRecord | None:
+        row = self._db.one(
+            "SELECT data FROM assessments WHERE ns = %s AND org_id = %s AND id = %s",
+            (self.namespace, org_id, assessment_id),
+        )
+        return None if row is None else assessment_from_json(row[0])
+
+    def put_assessment(self, record: AssessmentRecord) -> None:
+        self._db.write(
+            "INSERT INTO assessments (ns, org_id, id, data) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (ns, org_id, id) DO UPDATE SET data = EXCLUDED.data",
+            (self.namespace, record.org_id, record.id, record_to_json(record)),
+        )
+
+    def get_run(self, org_id: str, run_id: str) -> RunRecord | None:
+        row = self._db.one(
+            "SELECT data FROM runs WHERE ns = %s AND org_id = %s AND id = %s", (self.namespace, org_id, run_id)
+        )
+        return None if row is None else run_from_json(row[0])
+
+    def put_run(self, record: RunRecord) -> None:
+        self._db.write(
+            "INSERT INTO runs (ns, org_id, id, started_at, sequence, target_assessment_id, data)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (ns, org_id, id) DO UPDATE SET started_at = EXCLUDED.started_at,"
+            " sequence = EXCLUDED.sequence, target_assessment_id = EXCLUDED.target_assessment_id, data = EXCLUDED.data",
+            (
+                self.namespace,
+                record.org_id,
+                record.workflow_run_id,
+                record.started_at,
+                record.sequence,
+                record.target_assessment_id,
+                record_to_json(record),
+            ),
+        )
+
+    def runs_newest_first(self, org_id: str) -> Iterator[RunRecord]:
+        rows = self._db.all(
+            "SELECT started_at, sequence, data FROM runs WHERE ns = %s AND org_id = %s"
+            " ORDER BY started_at DESC, sequence DESC LIMIT %s",
+            (self.namespace, org_id, RUN_BATCHES[0]),
+        )
+        batch = 0
+        while True:
+            for _, _, data in rows:
+                yield run_from_json(data)
+            if len(rows) < RUN_BATCHES[batch]:
+                return
+            batch = min(batch + 1, len(RUN_BATCHES) - 1)
+            started_at, sequence, _ = rows[-1]
+            # Keyset: the next batch starts strictly after the last run handed out.
+            rows = self._db.all(
+                "SELECT started_at, sequence, data FROM runs WHERE ns = %s AND org_id = %s"
+                " AND (started_at, sequence) < (%s, %s) ORDER BY started_at DESC, sequence DESC LIMIT %s",
+                (self.namespace, org_id, started_at, sequence, RUN_BATCHES[batch]),
+            )
+
+    def run_count(self, org_id: str) -> int:
+        return int(self._db.one("SELECT COUNT(*) FROM runs WHERE ns = %s AND org_id = %s", (self.namespace, org_id))[0])
+
+    def runs_for_assessment(self, org_id: str, assessment_id: str) -> list[RunRecord]:
+        rows = self._db.all(
+            "SELECT data FROM runs WHERE ns = %s AND org_id = %s AND target_assessment_id = %s ORDER BY sequence",
+            (self.namespace, org_id, assessment_id),
+        )
+        return [run_from_json(data) for (data,) in rows]
+
+    def get_vendor(self, org_id: str, vendor_id: str) -> VendorRecord | None:
+        row = self._db.one(
+            "SELECT data FROM vendors WHERE ns = %s AND org_id = %s AND id = %s", (self.namespace, org_id, vendor_id)
+        )
+        return None if row is None else vendor_from_json(row[0])
+
+    def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None:
+        row = self._db.one(
+            "SELECT data FROM vendors WHERE ns = %s AND org_id = %s AND external_id = %s ORDER BY written DESC LIMIT 1",
+            (self.namespace, org_id, external_id),
+        )
+        return None if row is None else vendor_from_json(row[0])
+
+    def put_vendor(self, record: VendorRecord) -> None:
+        self._db.write(
+            "INSERT INTO vendors (ns, org_id, id, external_id, data) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (ns, org_id, id) DO UPDATE SET external_id = EXCLUDED.external_id, data = EXCLUDED.data,"
+            " written = nextval('write_order')",
+            (self.namespace, record.org_id, record.id, record.external_id, record_to_json(record)),
+        )
+
+    def idempotency_get(self, scope: IdempotencyScope) -> IdempotencyRecord | None:
+        row = self._db.one(
+            f"SELECT first_used_at, status, body FROM idempotency WHERE {SCOPE_WHERE} AND NOT pending",
+            _scope_args(self.namespace, scope),
+        )
+        return None if row is None else IdempotencyRecord(int(row[0]), int(row[1]), str(row[2]))
+
+    def idempotency_put(self, scope: IdempotencyScope, record: IdempotencyRecord) -> None:
+        self._db.write(
+            "INSERT INTO idempotency (ns, org_id, method, path, key, pending, claimed_at, first_used_at, status, body)"
+            " VALUES (%s, %s, %s, %s, %s, false, 0, %s, %s, %s)"
+            " ON CONFLICT (ns, org_id, method, path, key) DO UPDATE SET pending = false, claimed_at = 0,"
+            " first_used_at = EXCLUDED.first_used_at, status = EXCLUDED.status, body = EXCLUDED.body",
+            (*_scope_args(self.namespace, scope), record.first_used_at, record.status, record.body),
+        )
+
+    def idempotency_claim(
+        self, scope: IdempotencyScope, live_from: int, claimed_at: int, stale_before: int
+    ) -> ClaimResult:
+        """Each step is one atomic statement, so no replica can take a key another one holds: a new key is
+        taken by an insert that conflicts for everybody else; a stale claim or an expired outcome is taken by
+        an update whose condition a concurrent taker re-checks (and fails) after the first one commits."""
+        where = _scope_args(self.namespace, scope)
+        for _ in range(CLAIM_ROUNDS):
+            # The insert and a look at the existing row in one round trip. The look uses the statement's
+            # snapshot: a row committed by a concurrent claim while the insert waited is not seen (None):
+            # the next round sees it.
+            taken, pending, claimed, first_used_at, status, body = self._db.one(
+                "WITH taken AS (INSERT INTO idempotency (ns, org_id, method, path, key, pending, claimed_at)"
+                " VALUES (%s, %s, %s, %s, %s, true, %s) ON CONFLICT DO NOTHING RETURNING 1)"
+                " SELECT EXISTS (SELECT 1 FROM taken), i.pending, i.claimed_at, i.first_used_at, i.status, i.body"
+                " FROM (SELECT 1) AS one LEFT JOIN idempotency AS i ON i.ns = %s AND i.org_id = %s AND i.method = %s"
+                " AND i.path = %s AND i.key = %s",
+                (*where, claimed_at, *where),
+            )
+            if taken:
+                return "claimed"
+            if pending is None:
+                continue  # released or committed concurrently: look again
+            if not pending and first_used_at >= live_from:
+                return IdempotencyRecord(int(first_used_at), int(status), str(body))
+            if pending and claimed >= stale_before:
+                return "busy"
+            changed = self._db.write(
+                "UPDATE idempotency SET pending = true, claimed_at = %s, first_used_at = NULL, status = NULL,"
+                f" body = NULL WHERE {SCOPE_WHERE}"
+                " AND ((pending AND claimed_at < %s) OR (NOT pending AND first_used_at < %s))",
+                (claimed_at, *where, stale_before, live_from),
+            )
+            if changed:
+                return "claimed"
+        raise RuntimeError(f"idempotency key still contended after {CLAIM_ROUNDS} rounds")
+
+    def idempotency_release(self, scope: IdempotencyScope) -> None:
+        self._db.write(f"DELETE FROM idempotency WHERE {SCOPE_WHERE} AND pending", _scope_args(self.namespace, scope))
+
+    def idempotency_purge(self, expired_before: int) -> int:
+        return self._db.write(
+            "DELETE FROM idempotency WHERE ns = %s AND NOT pending AND first_used_at < %s",
+            (self.namespace, expired_before),
+        )
+
+    def idempotency_count(self) -> int:
+        return int(self._db.one("SELECT COUNT(*) FROM idempotency WHERE ns = %s AND NOT pending", (self.namespace,))[0])
+
+    def journal_append(self, entry: dict[str, Any]) -> None:
+        self._db.write("INSERT INTO journal (ns, entry) VALUES (%s, %s)", (self.namespace, dumps(entry)))
+        if self._appends % JOURNAL_TRIM_EVERY == 0:
+            self._db.write(
+                "DELETE FROM journal WHERE ns = %s AND id < (SELECT id FROM journal WHERE ns = %s ORDER BY id DESC"
+                " OFFSET %s LIMIT 1)",
+                (self.namespace, self.namespace, JOURNAL_LIMIT - 1),
+            )
+        self._appends += 1
+
+    def journal(self) -> list[dict[str, Any]]:
+        rows = self._db.all(
+            "SELECT entry FROM (SELECT id, entry FROM journal WHERE ns = %s ORDER BY id DESC LIMIT %s) AS newest"
+            " ORDER BY id",
+            (self.namespace, JOURNAL_LIMIT),
+        )
+        return [json.loads(text) for (text,) in rows]
+
+    def journal_clear(self) -> None:
+        self._db.write("DELETE FROM journal WHERE ns = %s", (self.namespace,))
+
+    def rehearsal_add(self, rehearsal: Rehearsal) -> None:
+        self._db.write(
+            "INSERT INTO rehearsals (ns, id, data, remaining) VALUES (%s, %s, %s, %s)",
+            (self.namespace, rehearsal.id, record_to_json(rehearsal), rehearsal.remaining),
+        )
+
+    def _armed(self, lock: bool) -> list[tuple[int, Rehearsal]]:
+        rows = self._db.all(
+            "SELECT seq, data, remaining FROM rehearsals WHERE ns = %s ORDER BY seq" + (" FOR UPDATE" if lock else ""),
+            (self.namespace,),
+        )
+        return [
+            (int(seq), dataclasses.replace(rehearsal_from_json(data), remaining=int(left))) for seq, data, left in rows
+        ]
+
+    def rehearsal_take(self, kind: str, operation_id: str | None, workflow_name: str | None) -> Rehearsal | None:
+        # Asked twice on every API request, and almost always nothing is armed: a plain read settles that.
+        if not any(r.matches(kind, operation_id, workflow_name) for _, r in self._armed(lock=False)):
+            return None
+        with self.transaction():
+            # Locked: a replica taking the same rehearsal waits, then sees the use gone.
+            for seq, armed in self._armed(lock=True):
+                if not armed.matches(kind, operation_id, workflow_name):
+                    continue
+                taken = dataclasses.replace(armed, remaining=armed.remaining - 1)
+                if taken.remaining <= 0:
+                    self._db.write("DELETE FROM rehearsals WHERE seq = %s", (seq,))
+                else:
+                    self._db.write(
+                        "UPDATE rehearsals SET remaining = %s, data = %s WHERE seq = %s",
+                        (taken.remaining, record_to_json(taken), seq),
+                    )
+                return taken
+        return None
+
+    def rehearsals(self) -> list[Rehearsal]:
+        return [rehearsal for _, rehearsal in self._armed(lock=False)]
+
+    def rehearsals_clear(self) -> None:
+        self._db.write("DELETE FROM rehearsals WHERE ns = %s", (self.namespace,))
+
+    def clock_offset(self) -> int:
+        # Read on every `now()`: once per transaction is enough (a change made meanwhile elsewhere is then
+        # simply ordered after it), and outside a transaction every read asks the database.
+        key = (self.namespace, "clock_offset")
+        cached = self._db.cached(key)
+        if cached is not None:
+            return cached
+        offset = self._meta("clock_offset") or 0
+        self._db.remember(key, offset)
+        return offset
+
+    def set_clock_offset(self, offset: int) -> None:
+        self._set_meta("clock_offset", offset)
+
+
+class PostgresCatalog:
+    """The namespaces of a PostgreSQL database: every replica sees those another one made."""
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        self.database = database
+
+    def _record(self, row: Any) -> NamespaceRecord:
+        namespace_id, created_at, ttl, last_used_at, keys, fixtures = row
+        return NamespaceRecord(namespace_id, int(created_at), int(ttl), int(last_used_at), json.loads(keys), fixtures)
+
+    def add(self, record: NamespaceRecord) -> None:
+        with self.database.transaction():
+            self.database.write(
+                "INSERT INTO namespaces (id, created_at, ttl_seconds, last_used_at, keys, fixtures)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    record.id,
+                    record.created_at,
+                    record.ttl_seconds,
+                    record.last_used_at,
+                    dumps(record.keys),
+                    record.fixtures_json,
+                ),
+            )
+            for key in record.keys.values():
+                self.database.write(
+                    "INSERT INTO namespace_keys (digest, ns) VALUES (%s, %s)", (key_digest(key), record.id)
+                )
+
+    def get(self, namespace_id: str) -> NamespaceRecord | None:
+        row = self.database.one(
+            "SELECT id, created_at, ttl_seconds, last_used_at, keys, fixtures FROM namespaces WHERE id = %s",
+            (namespace_id,),
+        )
+        return None if row is None else self._record(row)
+
+    def by_key_digest(self, digest: str) -> NamespaceRecord | None:
+        row = self.database.one(
+            "SELECT n.id, n.created_at, n.ttl_seconds, n.last_used_at, n.keys, n.fixtures"
+            " FROM namespace_keys AS k JOIN namespaces AS n ON n.id = k.ns WHERE k.digest = %s",
+            (digest,),
+        )
+        return None if row is None else self._record(row)
+
+    def remove(self, namespace_id: str) -> bool:
+        with self.database.transaction():
+            self.database.write("DELETE FROM namespace_keys WHERE ns = %s", (namespace_id,))
+            removed = self.database.write("DELETE FROM namespaces WHERE id = %s", (namespace_id,))
+        return bool(removed)
+
+    def all(self) -> list[NamespaceRecord]:
+        rows = self.database.all("SELECT id, created_at, ttl_seconds, last_used_at, keys, fixtures FROM namespaces")
+        return [self._record(row) for row in rows]
+
+    def touch(self, namespace_id: str, at: int) -> None:
+        self.database.write(
+            "UPDATE namespaces SET last_used_at = GREATEST(last_used_at, %s) WHERE id = %s", (at, namespace_id)
+        )
