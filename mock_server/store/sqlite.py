@@ -173,7 +173,12 @@ class SqliteStore:
             self._fill()
 
     def next_sequence(self) -> int:
-        row = self._one("UPDATE meta SET value = value + 1 WHERE ns = ? AND name = 'sequence' RETURNING value", ())
+        # An upsert: a namespace dropped by another process meanwhile still numbers its (doomed) runs.
+        row = self._one(
+            "INSERT INTO meta (ns, name, value) VALUES (?, 'sequence', 1)"
+            " ON CONFLICT (ns, name) DO UPDATE SET value = value + 1 RETURNING value",
+            (),
+        )
         return int(row[0])
 
     def get_assessment(self, org_id: str, assessment_id: str) -> AssessmentRecord | None:
