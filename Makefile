@@ -10,7 +10,7 @@ BASE_URL ?= http://127.0.0.1:4010
 API_KEY ?= ak_live_xxx
 BASE ?= origin/main
 
-.PHONY: help mock mock-replicas test lint typecheck test-reliability contract docs lint-spec spec-diff bench clean
+.PHONY: help mock mock-replicas bench-replicas test lint typecheck test-reliability contract docs lint-spec spec-diff bench clean
 
 help:
 	@echo "make mock   - serve the mock on http://$(HOST):$(PORT)"
@@ -62,3 +62,7 @@ clean:
 REPLICAS ?= 2
 mock-replicas: $(STAMP)
 	$(BIN)/python -m tools.replicas --count $(REPLICAS) --port $(PORT)
+
+# One replica on SQLite vs two replicas on PostgreSQL (a local throwaway cluster), ratios in one run.
+bench-replicas: $(STAMP)
+	$(BIN)/python -m bench.replicas $(BENCH_ARGS)

@@ -80,13 +80,22 @@ def _as_service_user() -> list[str]:
 class Cluster:
     """initdb + pg_ctl start in a temporary directory; `stop()` (or leaving the `with` block) removes it all."""
 
-    def __init__(self, bindir: Path | None = None, *, port: int | None = None, durable: bool = False) -> None:
+    def __init__(
+        self,
+        bindir: Path | None = None,
+        *,
+        port: int | None = None,
+        durable: bool = False,
+        settings: tuple[str, ...] = (),
+    ) -> None:
+        """`durable=False` turns fsync off altogether (tests); `settings` are more `name=value` server settings."""
         found = bindir or server_bindir()
         if found is None:
             raise ClusterError("no PostgreSQL server binaries (initdb, pg_ctl): apt-get install postgresql")
         self.bindir = found
         self.port = port or free_port()
         self.durable = durable
+        self.settings = settings
         self.root = Path(tempfile.mkdtemp(prefix="coverbase-pg-"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
@@ -124,6 +133,7 @@ class Cluster:
         ]
         if not self.durable:
             settings += FAST_SETTINGS
+        settings += self.settings
         options = " ".join(f"-c {setting}" for setting in settings)
         self._run(
             str(self.bindir / "pg_ctl"),

@@ -42,4 +42,6 @@ class WorldLayer:
                     return
                 world = found
         scope[RUNTIME] = world
-        await self.app(scope, receive, send)
+        # The request's reads of the clock offset and of armed rehearsals are made once (PostgreSQL).
+        with world.store.request_scope():
+            await self.app(scope, receive, send)

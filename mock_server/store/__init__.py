@@ -1,6 +1,7 @@
 """The store contract: what handlers may do to state, one transaction per execution; every store passes one suite.
 
-Implementations: `memory.MemoryStore` (the default) and `sqlite.SqliteStore` (`--state PATH`). Both pass
+Implementations: `memory.MemoryStore` (the default), `sqlite.SqliteStore` (`--state PATH`) and
+`postgres.PostgresStore` (`--state postgresql://...`, shared by replicas). All pass
 `tests/mock_server/test_store.py`. Records are immutable (`mock_server/records.py`): a read never hands
 out something whose mutation changes state; a change is written back with `put_*`.
 """
@@ -61,6 +62,12 @@ class Store(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]:
         """Everything written inside commits at the end, or nothing if it raises (nested: joins the outer one)."""
+        ...
+
+    def request_scope(self) -> AbstractContextManager[Any]:
+        """One request: what it reads on almost every call (the clock offset, whether rehearsals are armed) may
+        be read once for all of it. A change made meanwhile elsewhere is ordered after the request; one made
+        by the request is seen by it at once. A no-op where such reads cost nothing (memory, SQLite)."""
         ...
 
     def next_sequence(self) -> int: ...

@@ -55,7 +55,7 @@ CONNECT_SECONDS = 15.0
 # ever return the newest JOURNAL_LIMIT): with R replicas a namespace holds at most LIMIT + R * this rows.
 JOURNAL_TRIM_EVERY = 50
 # Runs listed newest first are read in batches of growing size (a page rarely needs more than the first).
-RUN_BATCHES = (50, 500, 5000)
+RUN_BATCHES = (100, 1000, 10000)
 # A claim that keeps losing races to other replicas gives up after this many rounds (never seen: 2 is the most).
 CLAIM_ROUNDS = 100
 
@@ -116,14 +116,6 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + host))
 
 
-@dataclasses.dataclass
-class _Transaction:
-    """The transaction in progress: its connection, and values it has read or written that it may read again."""
-
-    connection: psycopg.Connection[Any]
-    cache: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
-
-
 class PostgresDatabase:
     """One connection pool per process: shared by the stores of every namespace and by the catalog."""
 
@@ -134,9 +126,13 @@ class PostgresDatabase:
             psycopg.connect(url, connect_timeout=max(1, round(connect_seconds))).close()
         except psycopg.Error as exc:
             raise DatabaseUnavailable(f"cannot use the PostgreSQL database {redacted(url)}: {exc}") from exc
-        # The transaction in progress in this thread / task (None outside one).
-        self._held: contextvars.ContextVar[_Transaction | None] = contextvars.ContextVar(
+        # The connection of the transaction in progress in this thread / task (None outside one).
+        self._held: contextvars.ContextVar[psycopg.Connection[Any] | None] = contextvars.ContextVar(
             f"coverbase_mock_pg_{id(self)}", default=None
+        )
+        # Values read once per request or transaction (see `pinned`); None outside both.
+        self._pins: contextvars.ContextVar[dict[tuple[str, str], Any] | None] = contextvars.ContextVar(
+            f"coverbase_mock_pg_pins_{id(self)}", default=None
         )
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url,
@@ -166,12 +162,16 @@ class PostgresDatabase:
         """The outermost call holds one pooled connection in a transaction; nested calls join it."""
         held = self._held.get()
         if held is not None:
-            yield held.connection
+            yield held
             return
-        with self.pool.connection() as connection, connection.transaction():
-            token = self._held.set(_Transaction(connection))
+        with self.pinned() as pins, self.pool.connection() as connection:
+            token = self._held.set(connection)
             try:
-                yield connection
+                with connection.transaction():
+                    yield connection
+            except BaseException:
+                pins.clear()  # they may hold values written by the rolled-back transaction
+                raise
             finally:
                 self._held.reset(token)
 
@@ -180,24 +180,40 @@ class PostgresDatabase:
         """For one statement: the transaction's connection, else a pooled one in autocommit."""
         held = self._held.get()
         if held is not None:
-            yield held.connection
+            yield held
             return
         with self.pool.connection() as connection:
             yield connection
 
-    def cached(self, key: tuple[str, str]) -> int | None:
-        """A value this transaction already read or wrote (None outside a transaction)."""
-        held = self._held.get()
-        return None if held is None else held.cache.get(key)
+    @contextmanager
+    def pinned(self) -> Iterator[dict[tuple[str, str], Any]]:
+        """A scope (one request, or one transaction) in which values read on almost every call - the clock
+        offset, whether rehearsals are armed - are read once. A change made meanwhile by another replica is
+        then ordered after the scope; a change made inside it is seen at once (`remember`)."""
+        pins = self._pins.get()
+        if pins is not None:
+            yield pins
+            return
+        pins = {}
+        token = self._pins.set(pins)
+        try:
+            yield pins
+        finally:
+            self._pins.reset(token)
 
-    def remember(self, key: tuple[str, str], value: int | None) -> None:
-        """Inside a transaction, what `cached` answers for `key` from now on (None: read it again)."""
-        held = self._held.get()
-        if held is not None:
+    def cached(self, key: tuple[str, str]) -> Any:
+        """The value pinned for `key` in this scope (None outside one, or not read yet)."""
+        pins = self._pins.get()
+        return None if pins is None else pins.get(key)
+
+    def remember(self, key: tuple[str, str], value: Any) -> None:
+        """Inside a scope, what `cached` answers for `key` from now on (None: read it again)."""
+        pins = self._pins.get()
+        if pins is not None:
             if value is None:
-                held.cache.pop(key, None)
+                pins.pop(key, None)
             else:
-                held.cache[key] = value
+                pins[key] = value
 
     def one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
         with self.connection() as db:
@@ -251,13 +267,31 @@ class PostgresStore:
     def transaction(self) -> AbstractContextManager[Any]:
         return self.database.transaction()
 
+    def request_scope(self) -> AbstractContextManager[Any]:
+        return self.database.pinned()
+
+    def _pin_world(self) -> tuple[int, bool]:
+        """The clock offset and whether any rehearsal is armed, in one round trip, pinned for the scope."""
+        offset, armed = self._db.one(
+            "SELECT (SELECT value FROM meta WHERE ns = %s AND name = 'clock_offset'),"
+            " EXISTS (SELECT 1 FROM rehearsals WHERE ns = %s)",
+            (self.namespace, self.namespace),
+        )
+        self._db.remember((self.namespace, "clock_offset"), int(offset or 0))
+        self._db.remember((self.namespace, "armed"), bool(armed))
+        return int(offset or 0), bool(armed)
+
     def drop(self) -> None:
         """Delete every row of this namespace."""
         with self.transaction():
             self._db.lock_namespace(self.namespace)
             for table in TABLES:
                 self._db.write(f"DELETE FROM {table} WHERE ns = %s", (self.namespace,))
-            self._db.remember((self.namespace, "clock_offset"), None)
+            self._forget()
+
+    def _forget(self) -> None:
+        for name in ("clock_offset", "armed"):
+            self._db.remember((self.namespace, name), None)
 
     def _meta(self, name: str) -> int | None:
         row = self._db.one("SELECT value FROM meta WHERE ns = %s AND name = %s", (self.namespace, name))
@@ -274,6 +308,7 @@ class PostgresStore:
     def _fill(self) -> None:
         for table in TABLES:
             self._db.write(f"DELETE FROM {table} WHERE ns = %s", (self.namespace,))
+        self._forget()
         self._set_meta("clock_offset", 0)
         seed(self)
         self._set_meta("seeded", 1)
@@ -468,6 +503,7 @@ class PostgresStore:
             "INSERT INTO rehearsals (ns, id, data, remaining) VALUES (%s, %s, %s, %s)",
             (self.namespace, rehearsal.id, record_to_json(rehearsal), rehearsal.remaining),
         )
+        self._db.remember((self.namespace, "armed"), True)
 
     def _armed(self, lock: bool) -> list[tuple[int, Rehearsal]]:
         rows = self._db.all(
@@ -479,7 +515,13 @@ class PostgresStore:
         ]
 
     def rehearsal_take(self, kind: str, operation_id: str | None, workflow_name: str | None) -> Rehearsal | None:
-        # Asked twice on every API request, and almost always nothing is armed: a plain read settles that.
+        # Asked two or three times on every API request, and almost always nothing is armed: the scope's
+        # pinned answer, else a plain read, settles that.
+        armed = self._db.cached((self.namespace, "armed"))
+        if armed is None:
+            armed = self._pin_world()[1]
+        if not armed:
+            return None
         if not any(r.matches(kind, operation_id, workflow_name) for _, r in self._armed(lock=False)):
             return None
         with self.transaction():
@@ -503,17 +545,12 @@ class PostgresStore:
 
     def rehearsals_clear(self) -> None:
         self._db.write("DELETE FROM rehearsals WHERE ns = %s", (self.namespace,))
+        self._db.remember((self.namespace, "armed"), False)
 
     def clock_offset(self) -> int:
-        # Read on every `now()`: once per transaction is enough (a change made meanwhile elsewhere is then
-        # simply ordered after it), and outside a transaction every read asks the database.
-        key = (self.namespace, "clock_offset")
-        cached = self._db.cached(key)
-        if cached is not None:
-            return cached
-        offset = self._meta("clock_offset") or 0
-        self._db.remember(key, offset)
-        return offset
+        # Read on every `now()`: once per request or transaction (`pinned`); outside both, every time.
+        cached = self._db.cached((self.namespace, "clock_offset"))
+        return int(cached) if cached is not None else self._pin_world()[0]
 
     def set_clock_offset(self, offset: int) -> None:
         self._set_meta("clock_offset", offset)

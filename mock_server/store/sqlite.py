@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
@@ -132,6 +133,9 @@ class SqliteStore:
 
     def transaction(self) -> AbstractContextManager[None]:
         return self.database.transaction()
+
+    def request_scope(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def drop(self) -> None:
         """Delete every row of this namespace."""

@@ -389,3 +389,44 @@ def test_another_connection_sees_a_transaction_only_once_it_commits(
     assert reader.idempotency_get(SCOPE) == IdempotencyRecord(1, 201, "{}")
     writer.close()
     reader.close()
+
+
+def test_a_request_scope_sees_its_own_writes_at_once(store: Store) -> None:
+    with store.request_scope():
+        assert store.clock_offset() == 0
+        store.set_clock_offset(60)
+        assert store.clock_offset() == 60
+        assert store.rehearsal_take("delay", None, None) is None
+        store.rehearsal_add(Rehearsal("mockreh_s", "delay", None, None, 5, 1))
+        taken = store.rehearsal_take("delay", None, None)
+        assert taken is not None and taken.id == "mockreh_s"
+        with pytest.raises(Boom), store.transaction():
+            store.set_clock_offset(120)
+            store.rehearsal_add(Rehearsal("mockreh_t", "delay", None, None, 5, 1))
+            raise Boom
+        assert store.clock_offset() == 60, "a rolled-back write is not seen, even inside the scope"
+        assert store.rehearsal_take("delay", None, None) is None
+        store.reset()
+        assert store.clock_offset() == 0
+    assert store.clock_offset() == 0
+
+
+@pytest.mark.parametrize("kind", DURABLE)
+def test_another_replicas_change_is_seen_once_the_request_scope_ends(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    where = _where(kind, request, tmp_path)
+    mine, other = make_store(kind, where), make_store(kind, where)
+    with mine.request_scope():
+        assert mine.clock_offset() == 0
+        other.set_clock_offset(3600)
+        other.rehearsal_add(Rehearsal("mockreh_o", "dispatch_failure", None, None, None, 1))
+        # Within the scope either answer is right: the change is ordered before or after the request.
+        assert mine.clock_offset() in (0, 3600)
+    assert mine.clock_offset() == 3600
+    with mine.request_scope():
+        taken = mine.rehearsal_take("dispatch_failure", "runWorkflow", "wf")
+        assert taken is not None and taken.id == "mockreh_o"
+    assert other.rehearsal_take("dispatch_failure", "runWorkflow", "wf") is None
+    mine.close()
+    other.close()
