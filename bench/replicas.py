@@ -10,10 +10,10 @@ Configurations, all up at once on 127.0.0.1 (each endpoint is driven at each in 
 
 Besides throughput and latency, it measures where the CPU went while each configuration was under load
 (the mock processes, the PostgreSQL server, everything else - mostly the load generator), per request,
-and how many database transactions (round trips outside a transaction, plus one per transaction) a
-request costs. The PostgreSQL cluster is local and throwaway; by default it keeps the durability of the
-SQLite store (a commit survives the process that made it, not an OS crash: fsync off), `--cluster full`
-fsyncs every commit.
+and how many statements - database round trips, BEGIN and COMMIT included - a request costs
+(pg_stat_statements, where installed). The PostgreSQL cluster is local and throwaway; by default it keeps
+the durability of the SQLite store (a commit survives the process that made it, not an OS crash: fsync
+off); `--cluster full` fsyncs every commit.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from bench import servers
 from bench.load import Load, Result, drive, ensure_wrk
 from bench.run import _call, _created_run
 from bench.scenarios import SCENARIO_NAMES, Scenario, scenarios
-from tools.postgres import Cluster
+from tools.postgres import Cluster, server_bindir
 
 CONFIGS = ("sqlite-1", "sqlite-2w", "pg-1", "pg-2")
 LABELS = {
@@ -57,9 +57,9 @@ TICKS = os.sysconf("SC_CLK_TCK")
 class Measured:
     result: Result
     mock_cpu_ms: float  # CPU of the mock processes, per request
-    db_cpu_ms: float  # CPU of the PostgreSQL server, per request
+    db_cpu_ms: float  # CPU of the PostgreSQL server, per request (all databases: idle ones cost nothing)
     other_cpu_ms: float  # the rest of the machine (the load generator, other jobs), per request
-    db_transactions: float | None  # database transactions per request (PostgreSQL only)
+    db_statements: float | None  # database statements (round trips) per request (PostgreSQL only)
 
 
 @dataclass
@@ -127,11 +127,26 @@ def _postmaster(cluster: Cluster) -> int | None:
         return None
 
 
-def _transactions(cluster: Cluster, database: str) -> int:
-    with psycopg.connect(cluster.url(), autocommit=True) as connection:
-        row = connection.execute(
-            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", (database,)
-        ).fetchone()
+def _statement_counting() -> tuple[str, ...]:
+    """Server settings that count every statement (pg_stat_statements), where the module is installed."""
+    bindir = server_bindir()
+    if bindir is None or not (bindir.parent / "lib" / "pg_stat_statements.so").exists():
+        return ()
+    return ("shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track_utility=on")
+
+
+def _statements(cluster: Cluster, database: str) -> int | None:
+    """Statements executed so far in `database` (each is one round trip, BEGIN and COMMIT included)."""
+    try:
+        with psycopg.connect(cluster.url(), autocommit=True) as connection:
+            connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            row = connection.execute(
+                "SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements AS s"
+                " JOIN pg_database AS d ON d.oid = s.dbid WHERE d.datname = %s",
+                (database,),
+            ).fetchone()
+    except psycopg.Error:
+        return None  # the module is not loaded: no count
     return int(row[0]) if row else 0
 
 
@@ -208,11 +223,11 @@ def measure(configs: list[Config], cluster: Cluster, load: Load, warmup: float, 
                 _split_drive(config.bases, scenario, Load(warmup, share.connections, share.threads), generator)
             mock0, db0 = _cpu_of(config.pgids, postmaster)
             machine0 = _machine_cpu()
-            xacts0 = _transactions(cluster, config.database) if config.database else 0
+            statements0 = _statements(cluster, config.database) if config.database else None
             result = _split_drive(config.bases, scenario, share, generator)
             mock1, db1 = _cpu_of(config.pgids, postmaster)
             machine1 = _machine_cpu()
-            xacts1 = _transactions(cluster, config.database) if config.database else 0
+            statements1 = _statements(cluster, config.database) if config.database else None
             n = max(1, result.requests)
             mock_ms, db_ms = (mock1 - mock0) * 1000 / n, (db1 - db0) * 1000 / n
             config.rows[title] = Measured(
@@ -220,8 +235,9 @@ def measure(configs: list[Config], cluster: Cluster, load: Load, warmup: float, 
                 mock_cpu_ms=mock_ms,
                 db_cpu_ms=db_ms,
                 other_cpu_ms=max(0.0, (machine1 - machine0) * 1000 / n - mock_ms - db_ms),
-                # Our own statistics query counts once: negligible next to thousands of requests.
-                db_transactions=(xacts1 - xacts0) / n if config.database else None,
+                db_statements=(statements1 - statements0) / n
+                if statements0 is not None and statements1 is not None
+                else None,
             )
             print(f"  {config.name:10} {title:32} {result.rps:8.0f} req/s", flush=True)
     return notes
@@ -247,7 +263,7 @@ def render(command: str, settings: str, configs: list[Config], notes: list[str],
         f"CPU columns are milliseconds of CPU per request (all cores); the ratio divides by `{reference.name}`.",
         "",
         "| Endpoint | Configuration | req/s | / " + reference.name + " | p50 ms | p99 ms | non-2xx/errors "
-        "| mock CPU ms | PostgreSQL CPU ms | other CPU ms | DB transactions / request |",
+        "| mock CPU ms | PostgreSQL CPU ms | other CPU ms | DB round trips / request |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for title in SCENARIO_NAMES:
@@ -258,10 +274,10 @@ def render(command: str, settings: str, configs: list[Config], notes: list[str],
                 continue
             r = m.result
             ratio = f"{r.rps / ref.result.rps:.2f}x" if ref and ref.result.rps else "-"
-            xacts = f"{m.db_transactions:.1f}" if m.db_transactions is not None else "-"
+            statements = f"{m.db_statements:.1f}" if m.db_statements is not None else "-"
             lines.append(
                 f"| {title} | {LABELS[config.name]} | {r.rps:.0f} | {ratio} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
-                f"| {r.unexpected} | {m.mock_cpu_ms:.2f} | {m.db_cpu_ms:.2f} | {m.other_cpu_ms:.2f} | {xacts} |"
+                f"| {r.unexpected} | {m.mock_cpu_ms:.2f} | {m.db_cpu_ms:.2f} | {m.other_cpu_ms:.2f} | {statements} |"
             )
     lines.append("")
     if notes:
@@ -292,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     settings += f", generator {generator}" + (f" ({args.threads} threads each)" if generator == "wrk" else "")
     with (
         tempfile.TemporaryDirectory(prefix="bench-replicas-") as tmp,
-        Cluster(durable=True, settings=CLUSTER_SETTINGS[args.cluster]) as cluster,
+        Cluster(durable=True, settings=CLUSTER_SETTINGS[args.cluster] + _statement_counting()) as cluster,
         configurations(names, cluster, Path(tmp)) as configs,
     ):
         notes = measure(configs, cluster, load, args.warmup, generator)
