@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
@@ -34,6 +35,7 @@ from .runtime import Runtime, build_runtime
 from .settings import Settings
 
 CONTROL_BASE = "/_mock"
+log = logging.getLogger("coverbase_mock")
 
 
 def build_table(rt: Runtime) -> OperationTable:
@@ -83,10 +85,19 @@ class EdgeStack:
 
 async def _deliver_forever(worlds: Worlds, poll_seconds: float = 0.25) -> None:
     """Deliver what is due in every world, as virtual time passes; requests only ever enqueue deliveries."""
+    failing = False
     while True:
         for world in worlds.loaded():
             if world.webhooks is not None:
-                await world.webhooks.deliver_due()
+                try:
+                    await world.webhooks.deliver_due()
+                    failing = False
+                except Exception:
+                    # A storage failure (a database restarting) must not end deliveries for good: the next
+                    # round tries again. Logged once per outage, not every round.
+                    if not failing:
+                        log.exception("webhook delivery failed; retrying every %s s", poll_seconds)
+                    failing = True
         await asyncio.sleep(poll_seconds)
 
 

@@ -56,6 +56,9 @@ CONNECT_SECONDS = 15.0
 JOURNAL_TRIM_EVERY = 50
 # Runs listed newest first are read in batches of growing size (a page rarely needs more than the first).
 RUN_BATCHES = (100, 1000, 10000)
+# The mock never waits inside a transaction: one open this long (its replica hung, or its machine vanished
+# without closing the connection) is ended by the server, so its row locks stop blocking other replicas.
+IDLE_IN_TRANSACTION_SECONDS = 30
 # A claim that keeps losing races to other replicas gives up after this many rounds (never seen: 2 is the most).
 CLAIM_ROUNDS = 100
 
@@ -116,6 +119,11 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + host))
 
 
+def _configure(connection: psycopg.Connection[Any]) -> None:
+    """Every pooled connection, once: see IDLE_IN_TRANSACTION_SECONDS."""
+    connection.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_SECONDS}s'")
+
+
 class PostgresDatabase:
     """One connection pool per process: shared by the stores of every namespace and by the catalog."""
 
@@ -139,6 +147,7 @@ class PostgresDatabase:
             min_size=POOL_MIN_SIZE,
             max_size=max(max_size, POOL_MIN_SIZE),
             kwargs={"autocommit": True},
+            configure=_configure,
             open=False,
             name="coverbase-mock",
             timeout=connect_seconds,

@@ -430,3 +430,14 @@ def test_another_replicas_change_is_seen_once_the_request_scope_ends(
     assert other.rehearsal_take("dispatch_failure", "runWorkflow", "wf") is None
     mine.close()
     other.close()
+
+
+def test_postgres_ends_transactions_left_open_by_a_vanished_replica(postgres_url: str) -> None:
+    """A replica whose machine vanishes mid-transaction leaves no lock behind for long: the server ends it."""
+    from mock_server.store.postgres import IDLE_IN_TRANSACTION_SECONDS
+
+    database = PostgresDatabase(postgres_url)
+    assert database.one("SHOW idle_in_transaction_session_timeout") == (f"{IDLE_IN_TRANSACTION_SECONDS}s",)
+    with database.transaction():
+        assert database.one("SHOW idle_in_transaction_session_timeout") == (f"{IDLE_IN_TRANSACTION_SECONDS}s",)
+    database.close()
