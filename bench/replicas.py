@@ -243,6 +243,32 @@ def measure(configs: list[Config], cluster: Cluster, load: Load, warmup: float, 
     return notes
 
 
+def _ceilings(configs: list[Config]) -> list[str]:
+    """What the CPU per request implies where each process has a core of its own (an extrapolation)."""
+    sqlite = next((c for c in configs if c.name == "sqlite-1"), None)
+    pg = next((c for c in configs if c.name == "pg-2"), None) or next((c for c in configs if c.name == "pg-1"), None)
+    if sqlite is None or pg is None:
+        return []
+    out = [
+        "## Ceilings implied by the CPU per request",
+        "",
+        "A mock process serves requests on one event loop, so it can use one core; the database uses a core per "
+        "busy connection. Where each has its own cores (unlike on this machine, where everything - the load "
+        "generator included - shares two), the CPU per request above implies:",
+        "",
+        "| Endpoint | one SQLite process, req/s | per PostgreSQL replica, req/s | per database core, req/s "
+        "| replicas to pass one SQLite process |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for title in SCENARIO_NAMES:
+        one, many = sqlite.rows.get(title), pg.rows.get(title)
+        if one is None or many is None or not one.mock_cpu_ms or not many.mock_cpu_ms or not many.db_cpu_ms:
+            continue
+        single, replica, database = 1000 / one.mock_cpu_ms, 1000 / many.mock_cpu_ms, 1000 / many.db_cpu_ms
+        out.append(f"| {title} | {single:.0f} | {replica:.0f} | {database:.0f} | {int(single // replica) + 1} |")
+    return [*out, ""]
+
+
 def render(command: str, settings: str, configs: list[Config], notes: list[str], cluster_mode: str) -> str:
     reference = next((c for c in configs if c.name == "sqlite-1"), configs[0])
     lines = [
@@ -280,6 +306,7 @@ def render(command: str, settings: str, configs: list[Config], notes: list[str],
                 f"| {r.unexpected} | {m.mock_cpu_ms:.2f} | {m.db_cpu_ms:.2f} | {m.other_cpu_ms:.2f} | {statements} |"
             )
     lines.append("")
+    lines += _ceilings(configs)
     if notes:
         lines += ["## Notes", "", *(f"- {n}" for n in notes), ""]
     return "\n".join(lines)
