@@ -3,10 +3,11 @@
 One `PostgresDatabase` per process (a psycopg connection pool) is shared by the `PostgresStore` of every
 namespace and by the `PostgresCatalog`. Every row carries its namespace `ns`, as in SQLite.
 
-Transactions: the outermost `transaction()` takes a connection from the pool and holds it (in a context
-variable of the database) until it commits or rolls back; every statement made meanwhile by any store of
-the same database joins it. The mock never awaits inside a transaction, so a connection is held for
-milliseconds. A statement outside a transaction runs on a pooled connection in autocommit.
+Transactions: the outermost `transaction()` takes a connection and holds it (in a context variable of the
+database) until it commits or rolls back; every statement made meanwhile by any store of the same
+database joins it. The mock never awaits inside a transaction, so a connection is held for milliseconds.
+A statement outside a transaction runs in autocommit. Both use the database's home connection when it is
+free (see `PostgresDatabase`), else a pooled one.
 
 Across replicas: a claim on an idempotency key is one atomic statement (`INSERT ... ON CONFLICT DO
 NOTHING`, or a conditional `UPDATE` of a stale claim), rehearsals are taken under `SELECT ... FOR
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -124,8 +126,24 @@ def _configure(connection: psycopg.Connection[Any]) -> None:
     connection.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_SECONDS}s'")
 
 
+class _Lease:
+    """A connection and a cursor kept with it (a new cursor per statement costs about as much as the statement)."""
+
+    __slots__ = ("connection", "cursor")
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self.connection = connection
+        self.cursor = connection.cursor()
+
+
 class PostgresDatabase:
-    """One connection pool per process: shared by the stores of every namespace and by the catalog."""
+    """One connection pool per process: shared by the stores of every namespace and by the catalog.
+
+    One connection, the home connection, is kept out of the pool while it works: whichever thread finds it
+    free uses it (in a replica, the event loop's thread, which runs one statement or transaction at a time);
+    a thread that finds it busy takes one from the pool. A broken home connection is handed back (the pool
+    discards it) and replaced at its next use.
+    """
 
     def __init__(self, url: str, *, max_size: int = POOL_MAX_SIZE, connect_seconds: float = CONNECT_SECONDS) -> None:
         self.url = url
@@ -135,7 +153,7 @@ class PostgresDatabase:
         except psycopg.Error as exc:
             raise DatabaseUnavailable(f"cannot use the PostgreSQL database {redacted(url)}: {exc}") from exc
         # The connection of the transaction in progress in this thread / task (None outside one).
-        self._held: contextvars.ContextVar[psycopg.Connection[Any] | None] = contextvars.ContextVar(
+        self._held: contextvars.ContextVar[_Lease | None] = contextvars.ContextVar(
             f"coverbase_mock_pg_{id(self)}", default=None
         )
         # Values read once per request or transaction (see `pinned`); None outside both.
@@ -152,6 +170,8 @@ class PostgresDatabase:
             name="coverbase-mock",
             timeout=connect_seconds,
         )
+        self._home: _Lease | None = None
+        self._home_lock = threading.Lock()
         self.pool.open(wait=True, timeout=connect_seconds)
         try:
             with self.transaction() as db:
@@ -167,17 +187,34 @@ class PostgresDatabase:
             raise
 
     @contextmanager
+    def _lease(self) -> Iterator[_Lease]:
+        """The home connection if it is free, else a pooled one: for one statement or one transaction."""
+        if not self._home_lock.acquire(blocking=False):
+            with self.pool.connection() as connection:
+                yield _Lease(connection)
+            return
+        try:
+            home = self._home
+            if home is None or home.connection.closed or home.connection.broken:
+                if home is not None:
+                    self.pool.putconn(home.connection)
+                home = self._home = _Lease(self.pool.getconn())
+            yield home
+        finally:
+            self._home_lock.release()
+
+    @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:
-        """The outermost call holds one pooled connection in a transaction; nested calls join it."""
+        """The outermost call holds one connection in a transaction; nested calls join it."""
         held = self._held.get()
         if held is not None:
-            yield held
+            yield held.connection
             return
-        with self.pinned() as pins, self.pool.connection() as connection:
-            token = self._held.set(connection)
+        with self.pinned() as pins, self._lease() as lease:
+            token = self._held.set(lease)
             try:
-                with connection.transaction():
-                    yield connection
+                with lease.connection.transaction():
+                    yield lease.connection
             except BaseException:
                 pins.clear()  # they may hold values written by the rolled-back transaction
                 raise
@@ -185,14 +222,14 @@ class PostgresDatabase:
                 self._held.reset(token)
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """For one statement: the transaction's connection, else a pooled one in autocommit."""
+    def _cursor(self) -> Iterator[psycopg.Cursor[Any]]:
+        """For one statement: the transaction's cursor, else the home or a pooled connection's, in autocommit."""
         held = self._held.get()
         if held is not None:
-            yield held
+            yield held.cursor
             return
-        with self.pool.connection() as connection:
-            yield connection
+        with self._lease() as lease:
+            yield lease.cursor
 
     @contextmanager
     def pinned(self) -> Iterator[dict[tuple[str, str], Any]]:
@@ -225,17 +262,17 @@ class PostgresDatabase:
                 pins[key] = value
 
     def one(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
-        with self.connection() as db:
-            return db.execute(sql, args).fetchone()
+        with self._cursor() as cursor:
+            return cursor.execute(sql, args).fetchone()
 
     def all(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        with self.connection() as db:
-            return db.execute(sql, args).fetchall()
+        with self._cursor() as cursor:
+            return cursor.execute(sql, args).fetchall()
 
     def write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         """Runs a statement; returns the number of rows it changed."""
-        with self.connection() as db:
-            return db.execute(sql, args).rowcount
+        with self._cursor() as cursor:
+            return cursor.execute(sql, args).rowcount
 
     def lock_namespace(self, namespace: str) -> None:
         """Inside a transaction: wait for, then hold until commit, the lock of one namespace (seed, reset, drop)."""
@@ -245,6 +282,10 @@ class PostgresDatabase:
         )
 
     def close(self) -> None:
+        with self._home_lock:
+            if self._home is not None:
+                self.pool.putconn(self._home.connection)
+                self._home = None
         self.pool.close()
 
 

@@ -441,3 +441,21 @@ def test_postgres_ends_transactions_left_open_by_a_vanished_replica(postgres_url
     with database.transaction():
         assert database.one("SHOW idle_in_transaction_session_timeout") == (f"{IDLE_IN_TRANSACTION_SECONDS}s",)
     database.close()
+
+
+def test_postgres_replaces_a_connection_the_server_ended(postgres_url: str) -> None:
+    """After a database restart (here: the server ends the store's connection), one statement fails, the
+    broken connection is dropped, and the next statement works on a new one - nothing needs restarting."""
+    import psycopg
+
+    fixtures = load_fixtures(None, spec.load_document())
+    store = PostgresStore(postgres_url, fixtures)
+    assert store.run_count(ORG1) > 0
+    pid = store.database.one("SELECT pg_backend_pid()")[0]
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(psycopg.OperationalError):
+        store.run_count(ORG1)
+    assert store.run_count(ORG1) > 0
+    assert store.database.one("SELECT pg_backend_pid()")[0] != pid
+    store.close()
