@@ -22,9 +22,11 @@ import argparse
 import contextlib
 import os
 import shlex
+import statistics
 import sys
 import tempfile
 import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +71,7 @@ class Config:
     pgids: list[int]
     database: str | None = None  # the database name, for its transaction count
     rows: dict[str, Measured] = field(default_factory=dict)
+    rounds: dict[str, list[Measured]] = field(default_factory=dict)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -78,6 +81,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--connections", type=int, default=50, help="concurrent connections in all (default 50)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads per load generator (default 2)")
     p.add_argument("--only", default=",".join(CONFIGS), help=f"configurations (default {','.join(CONFIGS)})")
+    p.add_argument("--rounds", type=int, default=1, help="measure every endpoint this many times; medians (default 1)")
     p.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
     p.add_argument("--cluster", choices=sorted(CLUSTER_SETTINGS), default="process", help="database durability")
     p.add_argument("--tiny", action="store_true", help="a seconds-long smoke run (what the test suite uses)")
@@ -204,8 +208,49 @@ def configurations(names: list[str], cluster: Cluster, workdir: Path) -> Iterato
         yield found
 
 
-def measure(configs: list[Config], cluster: Cluster, load: Load, warmup: float, generator: str) -> list[str]:
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def _medians(rounds: list[Measured]) -> Measured:
+    """Each figure's median over the rounds (requests and errors are summed)."""
+    statements = [m.db_statements for m in rounds if m.db_statements is not None]
+    return Measured(
+        Result(
+            requests=sum(m.result.requests for m in rounds),
+            rps=_median([m.result.rps for m in rounds]),
+            p50_ms=_median([m.result.p50_ms for m in rounds]),
+            p99_ms=_median([m.result.p99_ms for m in rounds]),
+            unexpected=sum(m.result.unexpected for m in rounds),
+        ),
+        mock_cpu_ms=_median([m.mock_cpu_ms for m in rounds]),
+        db_cpu_ms=_median([m.db_cpu_ms for m in rounds]),
+        other_cpu_ms=_median([m.other_cpu_ms for m in rounds]),
+        db_statements=_median(statements) if statements else None,
+    )
+
+
+def measure(
+    configs: list[Config], cluster: Cluster, load: Load, warmup: float, generator: str, rounds: int = 1
+) -> list[str]:
     notes: list[str] = []
+    for round_ in range(rounds):
+        if rounds > 1:
+            print(f"round {round_ + 1} of {rounds}", flush=True)
+        notes += _measure_round(configs, cluster, load, warmup, generator)
+    for config in configs:
+        config.rows = {title: _medians(found) for title, found in config.rounds.items()}
+    return notes
+
+
+def _measure_round(configs: list[Config], cluster: Cluster, load: Load, warmup: float, generator: str) -> list[str]:
+    notes: list[str] = []
+    # Every round starts from the fixtures, so each measures the same store sizes (POSTs add thousands of runs).
+    for config in configs:
+        request = urllib.request.Request(f"{config.bases[0]}/_mock/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            if response.status != 200:
+                raise RuntimeError(f"{config.name}: reset answered {response.status}")
     # One run per configuration for GET (created through its first replica, read through all of them).
     run_ids = {c.name: _created_run(c.bases[0]) for c in configs}
     postmaster = _postmaster(cluster)
@@ -230,14 +275,16 @@ def measure(configs: list[Config], cluster: Cluster, load: Load, warmup: float, 
             statements1 = _statements(cluster, config.database) if config.database else None
             n = max(1, result.requests)
             mock_ms, db_ms = (mock1 - mock0) * 1000 / n, (db1 - db0) * 1000 / n
-            config.rows[title] = Measured(
-                result,
-                mock_cpu_ms=mock_ms,
-                db_cpu_ms=db_ms,
-                other_cpu_ms=max(0.0, (machine1 - machine0) * 1000 / n - mock_ms - db_ms),
-                db_statements=(statements1 - statements0) / n
-                if statements0 is not None and statements1 is not None
-                else None,
+            config.rounds.setdefault(title, []).append(
+                Measured(
+                    result,
+                    mock_cpu_ms=mock_ms,
+                    db_cpu_ms=db_ms,
+                    other_cpu_ms=max(0.0, (machine1 - machine0) * 1000 / n - mock_ms - db_ms),
+                    db_statements=(statements1 - statements0) / n
+                    if statements0 is not None and statements1 is not None
+                    else None,
+                )
             )
             print(f"  {config.name:10} {title:32} {result.rps:8.0f} req/s", flush=True)
     return notes
@@ -338,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         Cluster(durable=True, settings=CLUSTER_SETTINGS[args.cluster] + _statement_counting()) as cluster,
         configurations(names, cluster, Path(tmp)) as configs,
     ):
-        notes = measure(configs, cluster, load, args.warmup, generator)
+        notes = measure(configs, cluster, load, args.warmup, generator, max(1, args.rounds))
     if generator == "python":
         notes.append("Python load generator: it saturates sooner than wrk and shares the CPU; compare ratios only.")
     text = render(command.strip(), settings, configs, notes, args.cluster)

@@ -13,6 +13,13 @@ Across replicas: a claim on an idempotency key is one atomic statement (`INSERT 
 NOTHING`, or a conditional `UPDATE` of a stale claim), rehearsals are taken under `SELECT ... FOR
 UPDATE`, seeding and dropping a namespace take a transaction-scoped advisory lock on it, and the schema
 is created under an advisory lock too, so replicas may start together.
+
+Adding a store method (as on SQLite): its table goes into SCHEMA with an `ns` column leading its primary
+key, and into TABLES (reset and drop clear it); the method runs its SQL through `self._db.one/all/write`
+with `self.namespace` as the first argument, and joins the caller's transaction by itself. Anything
+several replicas may race for (a claim, a lease, a counter) is one statement - `INSERT ... ON CONFLICT`,
+`UPDATE ... WHERE <condition> RETURNING`, or `SELECT ... FOR UPDATE SKIP LOCKED` inside an `UPDATE` -
+and gets a test with eight stores on separate connections racing for it (test_store.py).
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from . import JOURNAL_LIMIT, ClaimResult, seed
 
 URL_SCHEMES = ("postgresql", "postgres")
 # A replica serves requests on one event-loop thread and never awaits inside a transaction, so it uses one
-# connection at a time; the spare ones serve test clients' threads and the pool's own checks.
+# connection at a time (the home connection); the others serve other threads (test clients, for one).
 POOL_MIN_SIZE = 1
 POOL_MAX_SIZE = 4
 CONNECT_SECONDS = 15.0
@@ -61,7 +68,8 @@ RUN_BATCHES = (100, 1000, 10000)
 # The mock never waits inside a transaction: one open this long (its replica hung, or its machine vanished
 # without closing the connection) is ended by the server, so its row locks stop blocking other replicas.
 IDLE_IN_TRANSACTION_SECONDS = 30
-# A claim that keeps losing races to other replicas gives up after this many rounds (never seen: 2 is the most).
+# A bound on the rounds of one claim: a round is lost only when another replica changed the key's row
+# between the two statements of the round, so a claim that loses this many is a bug, not contention.
 CLAIM_ROUNDS = 100
 
 SCHEMA = """
