@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 from mock_server import spec
-from mock_server.idempotency import CLAIM_LEASE_SECONDS
 from mock_server.namespaces import CHECK_EVERY_SECONDS
 from tests.support.api import DOC_RUN, ORG1_KEY, auth
 from tests.support.reliability import MockProcess, in_parallel
@@ -175,15 +174,9 @@ def _kill_one_under_load(
         if retry:
             # A key in flight on the killed replica executes at most once more: its claim is taken over
             # after CLAIM_LEASE_SECONDS, unless its transaction had committed (then it replays).
-            started = time.monotonic()
             retried = in_parallel(lambda key: _post(http, survivor.base, key, -2), load.unanswered, threads)
             assert {status for status, _ in retried} <= {201}
-            assert time.monotonic() - started < WAIT_BOUND
             assert _total(http, survivor.base) == before + keys, "exactly one run per key, none lost, none doubled"
-
-
-# A retry waits at most one claim lease for a dead replica's claim, plus the time of the retries themselves.
-WAIT_BOUND = CLAIM_LEASE_SECONDS + 60
 
 
 def test_kill_a_replica_under_load_loses_no_acknowledged_write_quick(
