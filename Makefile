@@ -5,17 +5,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 4010
-PY_DIRS := $(wildcard mock_server contract_tests spec_tools bench tests examples)
+PY_DIRS := $(wildcard mock_server contract_tests spec_tools bench tools tests examples)
 BASE_URL ?= http://127.0.0.1:4010
 API_KEY ?= ak_live_xxx
 BASE ?= origin/main
 # Parallel test processes (pytest-xdist); CI machines have 2 cores.
 TEST_WORKERS ?= 2
 
-.PHONY: help mock test lint typecheck test-reliability contract docs lint-spec spec-diff bench clean
+.PHONY: help mock mock-replicas bench-replicas test lint typecheck test-reliability contract docs lint-spec spec-diff bench clean
 
 help:
 	@echo "make mock   - serve the mock on http://$(HOST):$(PORT)"
+	@echo "make mock-replicas - a local PostgreSQL and $(REPLICAS) replicas sharing it, from port $(PORT)"
 	@echo "make test   - lint, type-check and run the test suite"
 	@echo "make lint   - ruff and mypy (strict)"
 
@@ -58,3 +59,12 @@ test-reliability: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# A throwaway local PostgreSQL and REPLICAS mock replicas sharing it, on ports PORT, PORT+1, ...; Ctrl-C stops all.
+REPLICAS ?= 2
+mock-replicas: $(STAMP)
+	$(BIN)/python -m tools.replicas --count $(REPLICAS) --port $(PORT)
+
+# One replica on SQLite vs two replicas on PostgreSQL (a local throwaway cluster), ratios in one run.
+bench-replicas: $(STAMP)
+	$(BIN)/python -m bench.replicas $(BENCH_ARGS)

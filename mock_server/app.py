@@ -41,6 +41,7 @@ from .settings import Settings
 from .slow_clients import Timeouts, request_timeout
 
 CONTROL_BASE = "/_mock"
+log = logging.getLogger("coverbase_mock")
 
 
 def build_table(rt: Runtime) -> OperationTable:
@@ -74,7 +75,12 @@ def edge_layers(rt: Runtime, table: OperationTable, worlds: Worlds) -> list[Laye
     redactor = Redactor(rt.keys.all_keys())
     layers: list[Layer] = [
         partial(RequestLog, redactor=redactor),
-        partial(WorldLayer, worlds=worlds, header=spec.load_control_document()["x-namespaces"]["header"]),
+        partial(
+            WorldLayer,
+            worlds=worlds,
+            header=spec.load_control_document()["x-namespaces"]["header"],
+            unavailable=storage_unavailable(rt),
+        ),
         partial(Journal, redactor=redactor),
         partial(SecurityHeaders, headers=security_headers),
         partial(ErrorBoundary, unavailable=storage_unavailable(rt)),
@@ -119,16 +125,25 @@ async def _background(worlds: Worlds, maintain_every: float, poll_seconds: float
     deliveries), and keep every world bounded (x-retention)."""
     loop = asyncio.get_running_loop()
     next_maintenance = loop.time() + maintain_every
+    failing = False
     while True:
         for world in worlds.loaded():
             if world.webhooks is not None:
-                await world.webhooks.deliver_due()
+                try:
+                    await world.webhooks.deliver_due()
+                    failing = False
+                except Exception:
+                    # A storage failure (a database restarting) must not end deliveries for good: the next
+                    # round tries again. Logged once per outage, not every round.
+                    if not failing:
+                        log.exception("webhook delivery failed; retrying every %s s", poll_seconds)
+                    failing = True
         if loop.time() >= next_maintenance:
             next_maintenance = loop.time() + maintain_every
             try:
                 worlds.maintain()
             except Exception:  # a failing maintenance must not stop deliveries; the next round retries
-                logging.getLogger("coverbase_mock").exception("maintenance failed")
+                log.exception("maintenance failed")
         await asyncio.sleep(poll_seconds)
 
 

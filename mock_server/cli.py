@@ -54,7 +54,13 @@ def parser() -> argparse.ArgumentParser:
         help=f"require this token in X-Mock-Control-Token on /_mock/ (default ${CONTROL_TOKEN_ENV});"
         " needed to serve the control plane on a non-loopback address",
     )
-    p.add_argument("--state", type=Path, default=None, help="keep all state in this SQLite file (default: in memory)")
+    p.add_argument(
+        "--state",
+        default=None,
+        metavar="PATH|URL",
+        help="keep all state in this SQLite file, or in a PostgreSQL database shared by several replicas"
+        " (postgresql://user:password@host:port/database); default: in memory",
+    )
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (more than 1 needs --state)")
     p.add_argument(
         "--retention-days",
@@ -137,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     from .runtime import build_runtime
     from .settings import Settings
     from .store.integrity import StateFileError, check_state_file
+    from .store.postgres import DatabaseUnavailable, PostgresDatabase, is_url, redacted
     from .store.sqlite import SCHEMA
 
     try:
@@ -162,9 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Off the loopback interface the control plane (reset, clock) is served only behind a token.
     control = loopback or bool(args.control_token)
+    state_url = args.state if args.state is not None and is_url(args.state) else None
     settings = Settings(
         fixtures_path=args.fixtures,
-        state_path=args.state,
+        state_path=Path(args.state) if args.state is not None and state_url is None else None,
+        state_url=state_url,
         control_plane=control,
         control_token=args.control_token,
         faults=planted,
@@ -177,9 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     serving_options = slow_clients.uvicorn_options(spec.load_document(), timeouts)
     try:
         fixtures = load_fixtures(args.fixtures, spec.load_document())
-        if args.state is not None:
-            check_state_file(args.state, fixtures, SCHEMA)
-    except (FixtureError, StateFileError) as exc:
+        if state_url is not None:
+            PostgresDatabase(state_url).close()  # reachable, and its tables exist, before any worker starts
+        elif args.state is not None:
+            check_state_file(Path(args.state), fixtures, SCHEMA)
+    except (FixtureError, StateFileError, DatabaseUnavailable) as exc:
         print(f"coverbase-mock: {exc}", file=sys.stderr)
         return 2
     if args.ready_file is not None:
@@ -202,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         if control:
             print(f"  control plane: {base}/_mock/health", flush=True)
         if args.state is not None:
-            print(f"  state: {args.state} ({args.workers} worker(s))", flush=True)
+            print(f"  state: {redacted(args.state)} ({args.workers} worker(s))", flush=True)
         if planted:
             print(f"  PLANTED FAULTS: {', '.join(sorted(planted))}", flush=True)
         if args.ready_file is not None:

@@ -5,7 +5,10 @@ makes another world - a private copy of the fixtures (or of inline fixtures) wit
 keys, its own virtual clock, idempotency records, journal, rehearsals and webhook subscriptions. An
 API request needs nothing new: its key selects the world. Idle namespaces expire after their TTL and
 are dropped with everything in them. The catalog of namespaces lives with the state (memory, or the
-`--state` database, where other worker processes find namespaces made by one of them).
+`--state` database, where other worker processes and replicas find namespaces made by one of them).
+
+Each process keeps the worlds it has loaded. A namespace deleted (or swept) by another process stops
+working here within CHECK_EVERY_SECONDS: a loaded world is trusted for that long, then looked up again.
 """
 
 from __future__ import annotations
@@ -20,9 +23,8 @@ from .fixtures import Fixtures, OrgFixture, parse_fixtures
 from .ids import IdFactory
 from .namespace_catalog import MemoryCatalog, NamespaceCatalog, NamespaceRecord, key_digest
 from .runtime import Runtime
-from .store import Store
+from .store import Database, Store
 from .store.memory import MemoryStore
-from .store.sqlite import SqliteCatalog, SqliteDatabase, SqliteStore
 
 DEFAULT_NAMESPACE = "default"
 HEADER = "x-mock-namespace"
@@ -31,6 +33,9 @@ KEY_PREFIX = "ak_test"
 # How often (real seconds) a namespace's last use is written back, and expired namespaces are swept.
 TOUCH_EVERY_SECONDS = 30
 SWEEP_EVERY_SECONDS = 30
+# How long (real seconds) a loaded namespace is served without asking the catalog whether it still exists:
+# the bound on how long a namespace deleted by another worker process or replica keeps working here.
+CHECK_EVERY_SECONDS = 1
 
 
 class NamespaceError(ValueError):
@@ -69,6 +74,7 @@ class Worlds:
         self._loaded: dict[str, Runtime] = {}
         self._by_digest: dict[str, str] = {}
         self._last_touch: dict[str, int] = {}
+        self._last_check: dict[str, int] = {}
         self._last_sweep = 0
         default.worlds = self
 
@@ -93,6 +99,8 @@ class Worlds:
         if namespace_id == DEFAULT_NAMESPACE:
             return self.default
         world = self._loaded.get(namespace_id)
+        if world is not None and self.clock.now() - self._last_check.get(namespace_id, 0) >= CHECK_EVERY_SECONDS:
+            world = self._recheck(namespace_id, world)
         if world is None:
             record = self.catalog.get(namespace_id)
             if record is None or record.expires_at <= self.clock.now():
@@ -106,8 +114,8 @@ class Worlds:
         purged = self.sweep()
         for world in self.loaded():
             purged += world.maintain()
-        database = getattr(self.default.store, "database", None)
-        if isinstance(database, SqliteDatabase):
+        database: Database | None = getattr(self.default.store, "database", None)
+        if database is not None:
             database.reclaim()
         return purged
 
@@ -147,8 +155,10 @@ class Worlds:
         if world is None:
             return False
         self._unload(namespace_id)
+        # Out of the catalog first: no other process loads (and seeds) it again while its rows go.
+        removed = self.catalog.remove(namespace_id)
         world.drop()
-        return self.catalog.remove(namespace_id)
+        return removed
 
     def records(self) -> list[NamespaceRecord]:
         self.sweep()
@@ -162,9 +172,19 @@ class Worlds:
         for record in expired:
             world = self._loaded.get(record.id) or self._load(record)
             self._unload(record.id)
-            world.drop()
             self.catalog.remove(record.id)
+            world.drop()
         return len(expired)
+
+    def _recheck(self, namespace_id: str, world: Runtime) -> Runtime | None:
+        """The loaded world, unless another process deleted its namespace meanwhile (then None)."""
+        self._last_check[namespace_id] = self.clock.now()
+        if self.catalog.get(namespace_id) is not None:
+            return world
+        self._unload(namespace_id)
+        # Rows this process wrote after the other one dropped the namespace would otherwise stay behind.
+        world.drop()
+        return None
 
     def _sweep_if_due(self) -> None:
         if self.clock.now() - self._last_sweep >= SWEEP_EVERY_SECONDS:
@@ -185,12 +205,13 @@ class Worlds:
         self._loaded[record.id] = world
         for key in record.keys.values():
             self._by_digest[key_digest(key)] = record.id
-        self._last_touch[record.id] = self.clock.now()
+        self._last_touch[record.id] = self._last_check[record.id] = self.clock.now()
         return world
 
     def _unload(self, namespace_id: str) -> None:
         world = self._loaded.pop(namespace_id, None)
         self._last_touch.pop(namespace_id, None)
+        self._last_check.pop(namespace_id, None)
         if world is not None:
             for key in world.keys.all_keys():
                 self._by_digest.pop(key_digest(key), None)
@@ -204,15 +225,12 @@ def with_keys(fixtures: Fixtures, keys: dict[str, str]) -> Fixtures:
 
 def worlds_for(default: Runtime, *, limit: int = 10_000, default_ttl: int = 3600) -> Worlds:
     """The namespaces of a mock whose default world is `default`: their state lives where the default's does
-    (the same SQLite database, one partition each, or memory), on the same base clock and ID factory."""
-    database = getattr(default.store, "database", None)
-    catalog: NamespaceCatalog = SqliteCatalog(database) if isinstance(database, SqliteDatabase) else MemoryCatalog()
+    (the same PostgreSQL or SQLite database, one partition each, or memory), on the same base clock and IDs."""
+    database: Database | None = getattr(default.store, "database", None)
+    catalog: NamespaceCatalog = database.catalog() if database is not None else MemoryCatalog()
 
     def make_world(namespace_id: str, fixtures: Fixtures) -> Runtime:
-        if isinstance(database, SqliteDatabase):
-            store: Store = SqliteStore(database, fixtures, namespace_id)
-        else:
-            store = MemoryStore(fixtures)
+        store: Store = database.open_store(fixtures, namespace_id) if database is not None else MemoryStore(fixtures)
         return default.sibling(store, namespace_id)
 
     return Worlds(default, make_world, catalog, default.ids, default_ttl=default_ttl, limit=limit)

@@ -91,6 +91,17 @@ def fixture_subscriptions(fixtures: Fixtures) -> list[Subscription]:
     ]
 
 
+def open_store(settings: Settings, fixtures: Fixtures) -> Store:
+    """The default world's store: PostgreSQL (shared by replicas), a SQLite file (shared by workers) or memory."""
+    if settings.state_url:
+        from .store.postgres import PostgresStore  # psycopg is imported only by a mock that uses it
+
+        return PostgresStore(settings.state_url, fixtures)
+    if settings.state_path:
+        return SqliteStore(settings.state_path, fixtures)
+    return MemoryStore(fixtures)
+
+
 def build_runtime(
     settings: Settings | None = None,
     *,
@@ -106,7 +117,7 @@ def build_runtime(
     control = spec.load_control_document()
     if store is None:
         fixtures = fixtures or load_fixtures(settings.fixtures_path, document)
-        store = SqliteStore(settings.state_path, fixtures) if settings.state_path else MemoryStore(fixtures)
+        store = open_store(settings, fixtures)
     shared = _Shared(
         document=document,
         settings=settings,

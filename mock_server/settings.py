@@ -16,6 +16,8 @@ ENV_SETTINGS = "COVERBASE_MOCK_SETTINGS"
 class Settings:
     fixtures_path: Path | None = None
     state_path: Path | None = None
+    # A PostgreSQL URL (`--state postgresql://...`): state shared by replicas; takes the place of state_path.
+    state_url: str | None = None
     control_plane: bool = True
     control_token: str | None = None
     faults: frozenset[str] = field(default_factory=frozenset)
@@ -39,6 +41,7 @@ class Settings:
         return cls(
             fixtures_path=Path(data["fixtures_path"]) if data["fixtures_path"] else None,
             state_path=Path(data["state_path"]) if data["state_path"] else None,
+            state_url=data.get("state_url"),
             control_plane=bool(data["control_plane"]),
             control_token=data["control_token"],
             faults=frozenset(data["faults"]),

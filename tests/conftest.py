@@ -27,3 +27,19 @@ def api(app: Any) -> Iterator[Api]:
     client = Api(app)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL server for this session (skipped locally without the binaries, required in CI)."""
+    from tests.support.postgres import start_cluster
+
+    yield from start_cluster()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Any) -> str:
+    """A URL of a fresh, empty schema of the session's PostgreSQL server."""
+    from tests.support.postgres import fresh_schema
+
+    return fresh_schema(postgres_cluster)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("mock_server", "contract_tests", "spec_tools", "bench")
+PACKAGES = ("mock_server", "contract_tests", "spec_tools", "bench", "tools")
 
 
 def modules(package: str) -> list[Path]:

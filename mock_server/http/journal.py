@@ -58,22 +58,35 @@ class Journal:
                 status = message["status"]
             await send(message)
 
-        at = rt.clock.now()
+        at = self._now(rt)
         try:
             await self.app(scope, receive_, send_)
         finally:
-            self._append(rt, self._entry(scope, at, b"".join(chunks), status))
+            self._append(rt, scope, at, b"".join(chunks), status)
 
-    def _append(self, rt: Runtime, entry: dict[str, Any]) -> None:
-        """The journal records what was answered, never a reason to break an answer: while the state file
-        cannot be written (disk full), entries are dropped - logged once when it starts and once when it ends."""
+    @staticmethod
+    def _now(rt: Runtime) -> int | None:
+        """When the request arrived; None while the clock's offset cannot be read (the store is failing, and
+        the request will be answered 503 by the error boundary)."""
         try:
+            return rt.clock.now()
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            return None
+
+    def _append(self, rt: Runtime, scope: Scope, at: int | None, body: bytes, status: int) -> None:
+        """The journal records what was answered, never a reason to break an answer: while the state cannot be
+        read or written (disk full, database restarting), entries are dropped - logged once when it starts and
+        once when it ends."""
+        try:
+            entry = self._entry(scope, rt.clock.now() if at is None else at, body, status)
             rt.store.journal_append(entry)
         except Exception as exc:
             if not is_storage_failure(exc):
                 raise
             if not self.dropped:
-                log.warning("request journal: entries are dropped while the state file cannot be written (%s)", exc)
+                log.warning("request journal: entries are dropped while the state cannot be written (%s)", exc)
             self.dropped += 1
             return
         if self.dropped:

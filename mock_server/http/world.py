@@ -9,6 +9,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..auth import bearer_token
+from ..errors import ApiError
+from ..store.integrity import is_storage_failure
 from . import responses
 from .scope import RUNTIME
 
@@ -20,8 +22,9 @@ API_PREFIX = "/v1"
 
 
 class WorldLayer:
-    def __init__(self, app: ASGIApp, worlds: Worlds, header: str) -> None:
+    def __init__(self, app: ASGIApp, worlds: Worlds, header: str, unavailable: ApiError) -> None:
         self.app = app
+        self.unavailable = unavailable  # the documented 503: a namespace lookup can fail on a shared database
         self.worlds = worlds
         self.header = header.lower()  # x-namespaces.header of the control document
 
@@ -31,15 +34,23 @@ class WorldLayer:
             return
         path: str = scope["path"]
         world = self.worlds.default
-        if path.startswith(API_PREFIX):
-            world = self.worlds.for_token(bearer_token(Headers(raw=scope["headers"])))
-        elif path.startswith(CONTROL_PREFIX):
-            name = Headers(raw=scope["headers"]).get(self.header)
-            if name:
-                found = self.worlds.get(name)
-                if found is None:
-                    await responses.error(world.errors.plain("namespace_not_found"))(scope, receive, send)
-                    return
-                world = found
+        try:
+            if path.startswith(API_PREFIX):
+                world = self.worlds.for_token(bearer_token(Headers(raw=scope["headers"])))
+            elif path.startswith(CONTROL_PREFIX):
+                name = Headers(raw=scope["headers"]).get(self.header)
+                if name:
+                    found = self.worlds.get(name)
+                    if found is None:
+                        await responses.error(world.errors.plain("namespace_not_found"))(scope, receive, send)
+                        return
+                    world = found
+        except Exception as exc:
+            if not is_storage_failure(exc):
+                raise
+            await responses.error(self.unavailable)(scope, receive, send)
+            return
         scope[RUNTIME] = world
-        await self.app(scope, receive, send)
+        # The request's reads of the clock offset and of armed rehearsals are made once (PostgreSQL).
+        with world.store.request_scope():
+            await self.app(scope, receive, send)

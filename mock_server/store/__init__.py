@@ -1,6 +1,7 @@
 """The store contract: what handlers may do to state, one transaction per execution; every store passes one suite.
 
-Implementations: `memory.MemoryStore` (the default) and `sqlite.SqliteStore` (`--state PATH`). Both pass
+Implementations: `memory.MemoryStore` (the default), `sqlite.SqliteStore` (`--state PATH`) and
+`postgres.PostgresStore` (`--state postgresql://...`, shared by replicas). All pass
 `tests/mock_server/test_store.py`. Records are immutable (`mock_server/records.py`): a read never hands
 out something whose mutation changes state; a change is written back with `put_*`.
 """
@@ -13,6 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Literal, Protocol
 
 from ..fixtures import Fixtures
+from ..namespace_catalog import NamespaceCatalog
 from ..records import (
     AssessmentRecord,
     IdempotencyRecord,
@@ -61,6 +63,12 @@ class Store(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]:
         """Everything written inside commits at the end, or nothing if it raises (nested: joins the outer one)."""
+        ...
+
+    def request_scope(self) -> AbstractContextManager[Any]:
+        """One request: what it reads on almost every call (the clock offset, whether rehearsals are armed) may
+        be read once for all of it. A change made meanwhile elsewhere is ordered after the request; one made
+        by the request is seen by it at once. A no-op where such reads cost nothing (memory, SQLite)."""
         ...
 
     def next_sequence(self) -> int: ...
@@ -136,6 +144,22 @@ class Store(Protocol):
     def clock_offset(self) -> int: ...
 
     def set_clock_offset(self, offset: int) -> None: ...
+
+
+class Database(Protocol):
+    """A database holding many namespaces, one partition each (a SQLite file, PostgreSQL)."""
+
+    def open_store(self, fixtures: Fixtures, namespace: str) -> Store:
+        """The store of one namespace, seeded from `fixtures` unless it already holds state."""
+        ...
+
+    def catalog(self) -> NamespaceCatalog:
+        """Where the namespaces of this database are recorded."""
+        ...
+
+    def reclaim(self) -> int:
+        """Give the space of deleted rows back (after the retention policy ran); returns how many pages."""
+        ...
 
 
 def seed(store: Store) -> None:

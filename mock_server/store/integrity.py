@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -40,12 +41,16 @@ class StateFileError(Exception):
 
 
 def is_storage_failure(exc: BaseException) -> bool:
-    """The store could not read or write its file: disk full, I/O error, locked too long, read-only, damaged.
+    """The store could not read or write: disk full, I/O error, locked too long, read-only, damaged; on
+    PostgreSQL, the server gone or restarting (`psycopg.OperationalError`).
 
     Programming errors (`IntegrityError`, `ProgrammingError`, ...) are bugs of the mock, not failures of
     the storage: they stay 500s.
     """
-    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
+    if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
+        return True
+    psycopg = sys.modules.get("psycopg")  # imported only by a mock on PostgreSQL
+    return psycopg is not None and isinstance(exc, psycopg.OperationalError)
 
 
 def fixtures_fingerprint(fixtures: Fixtures) -> int:

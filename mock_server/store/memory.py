@@ -11,6 +11,7 @@ import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from ..fixtures import Fixtures
@@ -68,6 +69,9 @@ class MemoryStore:
             self._clock_offset = 0
             self._rehearsals = []
             seed(self)
+
+    def request_scope(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
@@ -117,6 +118,12 @@ class SqliteDatabase:
                     self.connection.execute("ROLLBACK")
                 raise
 
+    def open_store(self, fixtures: Fixtures, namespace: str) -> SqliteStore:
+        return SqliteStore(self, fixtures, namespace)
+
+    def catalog(self) -> SqliteCatalog:
+        return SqliteCatalog(self)
+
     def close(self) -> None:
         with self.lock:
             self.connection.close()
@@ -154,6 +161,9 @@ class SqliteStore:
 
     def transaction(self) -> AbstractContextManager[None]:
         return self.database.transaction()
+
+    def request_scope(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def drop(self) -> None:
         """Delete every row of this namespace."""
@@ -196,7 +206,12 @@ class SqliteStore:
             self._fill()
 
     def next_sequence(self) -> int:
-        row = self._one("UPDATE meta SET value = value + 1 WHERE ns = ? AND name = 'sequence' RETURNING value", ())
+        # An upsert: a namespace dropped by another process meanwhile still numbers its (doomed) runs.
+        row = self._one(
+            "INSERT INTO meta (ns, name, value) VALUES (?, 'sequence', 1)"
+            " ON CONFLICT (ns, name) DO UPDATE SET value = value + 1 RETURNING value",
+            (),
+        )
         return int(row[0])
 
     def get_assessment(self, org_id: str, assessment_id: str) -> AssessmentRecord | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +49,24 @@ def test_harness_figures_have_a_row_each(tmp_path: Path, capsys: pytest.CaptureF
     for what in ("every test: handle + release (one test)", "every test: reset", "every test: GET /_mock/health"):
         assert float(rows[what][0].split()[0]) > 0, what
     assert float(rows[next(n for n in rows if n.startswith("first test of a process"))][0].split()[0]) > 0
+
+
+def test_tiny_replica_bench_compares_sqlite_with_two_postgres_replicas(
+    postgres_cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The session's cluster only proves the PostgreSQL binaries exist (else skip); the bench starts its own."""
+    from bench import replicas
+
+    out = tmp_path / "replicas.md"
+    assert replicas.main(["--tiny", "--only", "sqlite-1,pg-2", "--output", str(out)]) == 0
+    text = out.read_text()
+    assert text in capsys.readouterr().out
+    rows = _row_cells(text)
+    for scenario in SCENARIO_NAMES:
+        for config in ("sqlite-1", "pg-2"):
+            matching = [r for r in rows if r[0] == scenario and r[1] == replicas.LABELS[config]]
+            assert len(matching) == 1, (scenario, config)
+            assert float(matching[0][2]) > 0
+            assert matching[0][6] == "0", f"{config} answered {scenario} with unexpected statuses"
+        pg = next(r for r in rows if r[0] == scenario and r[1] == replicas.LABELS["pg-2"])
+        assert float(pg[8]) > 0, "the PostgreSQL server's CPU is accounted"

@@ -20,6 +20,7 @@ from mock_server.records import IdempotencyScope
 from mock_server.runtime import Runtime, build_runtime
 from mock_server.store import Store
 from mock_server.store.memory import MemoryStore
+from mock_server.store.postgres import PostgresStore
 from mock_server.store.sqlite import SqliteStore
 from tests.support.api import ORG1_KEY, auth
 from tests.support.reliability import MockProcess, in_parallel
@@ -30,9 +31,16 @@ POLICY = spec.idempotency_policy(spec.load_document())
 N = 100
 
 
-def _store(kind: str, path: Path) -> Store:
+def _store(kind: str, where: Path | str) -> Store:
     fixtures = load_fixtures(None, spec.load_document())
-    return MemoryStore(fixtures) if kind == "memory" else SqliteStore(path, fixtures)
+    if kind == "postgres":
+        return PostgresStore(str(where), fixtures)
+    return MemoryStore(fixtures) if kind == "memory" else SqliteStore(where, fixtures)
+
+
+def _shared(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """Where several runtimes share state: a SQLite file, or a PostgreSQL schema of the session's real server."""
+    return str(request.getfixturevalue("postgres_url")) if kind == "postgres" else tmp_path / "s.db"
 
 
 async def _fire(runtimes: list[Runtime], keys: list[str]) -> list[httpx.Response]:
@@ -82,9 +90,14 @@ def test_without_the_guard_duplicates_appear(monkeypatch: pytest.MonkeyPatch) ->
     assert len({r.content for r in responses}) == N
 
 
-def test_same_key_across_runtimes_sharing_sqlite_creates_one_run(tmp_path: Path) -> None:
-    """Four runtimes on one SQLite file act as four workers: only the store's claim can stop duplicates."""
-    runtimes = [build_runtime(store=_store("sqlite", tmp_path / "s.db")) for _ in range(4)]
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_same_key_across_runtimes_sharing_state_creates_one_run(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Four runtimes on one SQLite file (or PostgreSQL database, each with its own connection pool) act as
+    four workers (or replicas): only the store's claim can stop duplicates."""
+    where = _shared(kind, tmp_path, request)
+    runtimes = [build_runtime(store=_store(kind, where)) for _ in range(4)]
     before = runtimes[0].store.run_count(ORG1)
     responses = asyncio.run(_fire(runtimes, ["shared-key"] * N))
     assert {r.status_code for r in responses} == {201}
@@ -92,12 +105,15 @@ def test_same_key_across_runtimes_sharing_sqlite_creates_one_run(tmp_path: Path)
     assert runtimes[0].store.run_count(ORG1) == before + 1
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_across_runtimes_without_the_store_claim_duplicates_appear(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Proves the cross-worker test can fail: a store whose claim never refuses lets every worker execute."""
     monkeypatch.setattr(SqliteStore, "idempotency_claim", lambda self, *args: "claimed")
-    runtimes = [build_runtime(store=_store("sqlite", tmp_path / "s.db")) for _ in range(4)]
+    monkeypatch.setattr(PostgresStore, "idempotency_claim", lambda self, *args: "claimed")
+    where = _shared(kind, tmp_path, request)
+    runtimes = [build_runtime(store=_store(kind, where)) for _ in range(4)]
     before = runtimes[0].store.run_count(ORG1)
     asyncio.run(_fire(runtimes, ["shared-key"] * 20))
     assert runtimes[0].store.run_count(ORG1) == before + 20
@@ -202,14 +218,18 @@ class _LeaseClock:
         return self.value
 
 
-def test_a_dead_workers_claim_expires_and_the_key_is_taken_over(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_dead_workers_claim_expires_and_the_key_is_taken_over(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """A worker killed mid-execution leaves a pending claim: waiters poll, then take the key once it is stale."""
-    rt = build_runtime(store=_store("sqlite", tmp_path / "s.db"))
+    where = _shared(kind, tmp_path, request)
+    rt = build_runtime(store=_store(kind, where))
     lease = _LeaseClock(1_000_000)
     rt.guard = IdempotencyGuard(rt.policy, rt.store, rt.clock, lease_clock=lease)
     scope = IdempotencyScope(ORG1, "POST", RUN_PATH, "orphaned")
     # The dead worker's claim, made through another connection to the same file.
-    other = _store("sqlite", tmp_path / "s.db")
+    other = _store(kind, where)
     assert other.idempotency_claim(scope, live_from=0, claimed_at=lease.value, stale_before=0) == "claimed"
     before = rt.store.run_count(ORG1)
 

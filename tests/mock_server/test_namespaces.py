@@ -11,6 +11,7 @@ import yaml
 
 from mock_server.app import create_app
 from mock_server.fixtures import DEFAULT_FIXTURES
+from mock_server.namespaces import CHECK_EVERY_SECONDS
 from mock_server.runtime import build_runtime
 from mock_server.settings import Settings
 from tests.support.api import DOC_RUN, ORG1_KEY, Api, auth
@@ -139,9 +140,20 @@ def test_the_number_of_namespaces_is_bounded(monkeypatch: pytest.MonkeyPatch) ->
     api.close()
 
 
-def test_namespaces_made_by_one_worker_serve_on_another(tmp_path: Path) -> None:
-    """Two runtimes on one --state file act as two workers: a namespace made on one is served by the other."""
-    settings = Settings(state_path=tmp_path / "state.db")
+def _shared_state(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings of two processes sharing state: one SQLite file, or one PostgreSQL database (a real server)."""
+    if kind == "postgres":
+        return Settings(state_url=str(request.getfixturevalue("postgres_url")))
+    return Settings(state_path=tmp_path / "state.db")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_namespaces_made_by_one_worker_serve_on_another(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two runtimes on one --state file (or database) act as two workers (or replicas): a namespace made on
+    one is served by the other."""
+    settings = _shared_state(kind, tmp_path, request)
     one, two = Api(create_app(build_runtime(settings))), Api(create_app(build_runtime(settings)))
     ns = _namespace(one)
     key = ns["api_keys"][ORG1]
@@ -177,3 +189,49 @@ def test_a_namespace_with_a_webhook_receives_only_its_own_events(api: Api) -> No
     assert run["workflow_run_id"].encode() in seen[0]
     assert mock.get("/_mock/webhooks/deliveries").json()["total"] == 0
     mock.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_namespace_deleted_by_another_process_stops_working_within_the_check_interval(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Each process keeps the worlds it loaded; one deleted elsewhere is served at most CHECK_EVERY_SECONDS
+    longer, then it is gone here too - with the rows this process wrote in between."""
+    settings = _shared_state(kind, tmp_path, request)
+    apps = [create_app(build_runtime(settings)), create_app(build_runtime(settings))]
+    clock = RealClock(2_000_000_000)
+    for app in apps:
+        app.worlds.clock = clock
+    one, two = Api(apps[0]), Api(apps[1])
+    ns = _namespace(one)
+    key = ns["api_keys"][ORG1]
+    assert two.get("/v1/utils/authtest", headers=auth(key)).status_code == 200, "loaded on the second process"
+    assert one.delete(f"/_mock/namespaces/{ns['namespace_id']}").status_code == 204
+    # Within the interval the second process still trusts the world it loaded (the documented bound) ...
+    late = two.post(RUN, headers=auth(key), json={})
+    assert late.status_code == 201
+    clock.value += CHECK_EVERY_SECONDS
+    # ... and then no longer: the key is unknown, the namespace not found, the late run gone with it.
+    assert two.get("/v1/utils/authtest", headers=auth(key)).status_code == 401
+    gone = two.get("/_mock/clock", headers={NS: ns["namespace_id"]})
+    assert gone.status_code == 404 and gone.json() == {"detail": "Namespace not found."}
+    store = apps[1].runtime.store
+    assert store.get_run(ORG1, late.json()["workflow_run_id"]) is None
+    assert two.get("/_mock/namespaces").json() == {"data": [], "total": 0}
+    orphans = _rows_of(apps[1].runtime, ns["namespace_id"])
+    assert orphans == 0, "no row of the deleted namespace is left behind"
+    one.close()
+    two.close()
+
+
+def _rows_of(rt: Any, namespace_id: str) -> int:
+    """Rows of one namespace left in any table of the shared database."""
+    from mock_server.store.postgres import TABLES, PostgresDatabase
+
+    database = rt.store.database
+    if isinstance(database, PostgresDatabase):
+        return sum(int(database.one(f"SELECT COUNT(*) FROM {t} WHERE ns = %s", (namespace_id,))[0]) for t in TABLES)
+    return sum(
+        int(database.connection.execute(f"SELECT COUNT(*) FROM {t} WHERE ns = ?", (namespace_id,)).fetchone()[0])
+        for t in TABLES
+    )

@@ -211,3 +211,32 @@ def test_a_commit_that_fails_with_the_transaction_still_open_is_rolled_back(tmp_
     names = [row[0] for row in real.execute("SELECT name FROM meta WHERE ns = 't'")]
     assert names == ["kept"]
     database.close()
+
+
+def test_a_postgres_server_that_ends_the_connection_is_a_503_then_the_mock_goes_on(postgres_url: str) -> None:
+    """A database restart as replicas see it: the statement that meets the dead connection fails - a 503 that
+    stores nothing, or nothing at all when it was only the journal's - never a 500; the broken connection is
+    replaced and the key executes once."""
+    import psycopg
+
+    from mock_server.store.postgres import PostgresStore
+
+    store = PostgresStore(postgres_url, load_fixtures(None, DOC))
+    api = Api(create_app(build_runtime(Settings(), store=store)))
+    try:
+        before = run_total(api)
+        pid = store.database.one("SELECT pg_backend_pid()")[0]
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        sent = {"headers": auth(**{"Idempotency-Key": "k-restart"}), "json": {"input": {}}}
+        first = api.post(RUN, **sent)
+        if first.status_code != 201:
+            assert_unavailable(first)
+            first = api.post(RUN, **sent)
+        assert first.status_code == 201, first.text
+        assert store.database.one("SELECT pg_backend_pid()")[0] != pid, "the ended connection was replaced"
+        assert api.post(RUN, **sent).content == first.content
+        assert run_total(api) == before + 1
+    finally:
+        api.close()
+        store.close()

@@ -1,34 +1,54 @@
-"""One store behaviour suite, run against every Store implementation (in-memory and SQLite)."""
+"""One store behaviour suite, run against every Store implementation (in-memory, SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from mock_server import spec
 from mock_server.fixtures import load_fixtures
-from mock_server.records import AssessmentRecord, IdempotencyRecord, IdempotencyScope, RunRecord, VendorRecord
-from mock_server.store import JOURNAL_LIMIT, Store
+from mock_server.records import (
+    AssessmentRecord,
+    IdempotencyRecord,
+    IdempotencyScope,
+    Rehearsal,
+    RunRecord,
+    VendorRecord,
+)
+from mock_server.store import JOURNAL_LIMIT, Database, Store
 from mock_server.store.memory import MemoryStore
-from mock_server.store.sqlite import SqliteStore
+from mock_server.store.postgres import PostgresDatabase, PostgresStore
+from mock_server.store.sqlite import SqliteDatabase, SqliteStore
 
 ORG1 = "cborg_5f0c3a7e9b1d4f6a8c2e0b4d6f8a1c3e"
 ORG2 = "cborg_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"
 SCOPE = IdempotencyScope(ORG1, "POST", "/v1/workflows/x/run", "k1")
-KINDS = ["memory", "sqlite"]
+KINDS = ["memory", "sqlite", "postgres"]
+DURABLE = ["sqlite", "postgres"]
 
 
-def make_store(kind: str, path: Path) -> Store:
+def make_store(kind: str, where: Path | str) -> Store:
     fixtures = load_fixtures(None, spec.load_document())
-    return MemoryStore(fixtures) if kind == "memory" else SqliteStore(path, fixtures)
+    if kind == "memory":
+        return MemoryStore(fixtures)
+    if kind == "postgres":
+        return PostgresStore(str(where), fixtures)
+    return SqliteStore(where, fixtures)
+
+
+def _where(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A SQLite file, or a fresh PostgreSQL schema (the real server of the session)."""
+    return str(request.getfixturevalue("postgres_url")) if kind == "postgres" else tmp_path / "state.db"
 
 
 @pytest.fixture(params=KINDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made = make_store(request.param, tmp_path / "state.db")
+    made = make_store(request.param, _where(request.param, request, tmp_path))
     yield made
     made.close()
 
@@ -223,23 +243,24 @@ def test_reset_restores_fixtures(store: Store) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_close_releases_the_store(kind: str, tmp_path: Path) -> None:
-    made = make_store(kind, tmp_path / "s.db")
+def test_close_releases_the_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    made = make_store(kind, _where(kind, request, tmp_path))
     made.close()
     with pytest.raises(Exception):  # noqa: B017 - each store fails in its own way once closed
         made.put_run(_run("cbwr_" + "e" * 32, 2_000_000_000, 1))
 
 
-def test_sqlite_state_survives_reopen(tmp_path: Path) -> None:
-    fixtures = load_fixtures(None, spec.load_document())
-    first = SqliteStore(tmp_path / "s.db", fixtures)
+@pytest.mark.parametrize("kind", DURABLE)
+def test_state_survives_reopen(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    where = _where(kind, request, tmp_path)
+    first = make_store(kind, where)
     run = _run("cbwr_" + "f" * 32, 2_000_000_000, first.next_sequence())
     first.put_run(run)
     first.idempotency_put(SCOPE, IdempotencyRecord(7, 201, '{"k":"v"}'))
     first.journal_append({"j": 1})
     first.set_clock_offset(42)
     first.close()
-    second = SqliteStore(tmp_path / "s.db", fixtures)
+    second = make_store(kind, where)
     assert second.get_run(ORG1, run.workflow_run_id) == run
     assert second.idempotency_get(SCOPE) == IdempotencyRecord(7, 201, '{"k":"v"}')
     assert second.journal() == [{"j": 1}]
@@ -248,32 +269,53 @@ def test_sqlite_state_survives_reopen(tmp_path: Path) -> None:
     second.close()
 
 
-def test_sqlite_two_connections_share_state(tmp_path: Path) -> None:
-    fixtures = load_fixtures(None, spec.load_document())
-    a = SqliteStore(tmp_path / "s.db", fixtures)
-    b = SqliteStore(tmp_path / "s.db", fixtures)
+@pytest.mark.parametrize("kind", DURABLE)
+def test_two_connections_share_state(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Two stores opened on one file or database act as two worker processes (or replicas)."""
+    where = _where(kind, request, tmp_path)
+    a, b = make_store(kind, where), make_store(kind, where)
     a.put_run(_run("cbwr_" + "0" * 31 + "1", 2_000_000_000, a.next_sequence()))
     assert b.get_run(ORG1, "cbwr_" + "0" * 31 + "1") is not None
     assert a.idempotency_claim(SCOPE, 0, 100, 90) == "claimed"
     assert b.idempotency_claim(SCOPE, 0, 100, 90) == "busy"
+    b.idempotency_put(SCOPE, IdempotencyRecord(100, 201, '{"r":1}'))
+    assert a.idempotency_claim(SCOPE, 0, 101, 91) == IdempotencyRecord(100, 201, '{"r":1}')
     b.set_clock_offset(5)
     assert a.clock_offset() == 5
+    a.rehearsal_add(Rehearsal("mockreh_x", "delay", None, None, 5, 1))
+    assert [r.id for r in b.rehearsals()] == ["mockreh_x"]
+    taken = b.rehearsal_take("delay", None, None)
+    assert taken is not None and taken.remaining == 0
+    assert a.rehearsal_take("delay", None, None) is None, "a use taken by one is gone for the other"
     a.close()
     b.close()
 
 
-def test_sqlite_namespaces_share_a_file_and_nothing_else(tmp_path: Path) -> None:
-    from mock_server.store.sqlite import SqliteDatabase
+def _database(kind: str, where: Path | str) -> SqliteDatabase | PostgresDatabase:
+    return PostgresDatabase(str(where)) if kind == "postgres" else SqliteDatabase(where)
 
+
+def _namespaced(kind: str, database: SqliteDatabase | PostgresDatabase, namespace: str) -> Store:
     fixtures = load_fixtures(None, spec.load_document())
-    database = SqliteDatabase(tmp_path / "s.db")
-    a, b = SqliteStore(database, fixtures, "ns-a"), SqliteStore(database, fixtures, "ns-b")
+    if isinstance(database, PostgresDatabase):
+        return PostgresStore(database, fixtures, namespace)
+    return SqliteStore(database, fixtures, namespace)
+
+
+@pytest.mark.parametrize("kind", DURABLE)
+def test_namespaces_share_a_database_and_nothing_else(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    database = _database(kind, _where(kind, request, tmp_path))
+    a, b = _namespaced(kind, database, "ns-a"), _namespaced(kind, database, "ns-b")
     a.put_run(_run("cbwr_" + "a" * 32, 2_000_000_000, a.next_sequence()))
     a.idempotency_put(SCOPE, IdempotencyRecord(1, 201, "{}"))
     a.journal_append({"a": 1})
     a.set_clock_offset(7)
+    a.rehearsal_add(Rehearsal("mockreh_a", "delay", None, None, 5, 1))
     assert b.get_run(ORG1, "cbwr_" + "a" * 32) is None
     assert b.idempotency_get(SCOPE) is None and b.journal() == [] and b.clock_offset() == 0
+    assert b.rehearsals() == [] and b.rehearsal_take("delay", None, None) is None
     assert b.run_count(ORG1) == a.run_count(ORG1) - 1
     a.reset()
     b.put_run(_run("cbwr_" + "b" * 32, 2_000_000_000, b.next_sequence()))
@@ -284,8 +326,6 @@ def test_sqlite_namespaces_share_a_file_and_nothing_else(tmp_path: Path) -> None
 
 
 def test_rehearsals_are_taken_oldest_first_and_used_up(store: Store) -> None:
-    from mock_server.records import Rehearsal
-
     store.rehearsal_add(Rehearsal("mockreh_1", "dispatch_failure", "runWorkflow", "wf-a", None, 2))
     store.rehearsal_add(Rehearsal("mockreh_2", "dispatch_failure", None, None, None, 1))
     assert store.rehearsal_take("delay", "runWorkflow", "wf-a") is None
@@ -322,3 +362,135 @@ def test_retention_deletes_old_runs_and_assessments_but_never_seeds(store: Store
     assert store.purge_older_than(10**10) == 2
     assert _seeded_run_ids(store, ORG1) == seeded_runs
     assert store.get_assessment(ORG1, "cbqsrw_2d5e8f1a4b7c0d3e6f9a2b5c8d1e4f7a") is not None
+
+
+@pytest.mark.parametrize("kind", DURABLE)
+def test_concurrent_claims_on_separate_connections_take_a_key_once(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Eight stores (eight processes, or replicas) claim one key at the same instant: exactly one gets it;
+    the same again for a stale claim that all of them try to take over."""
+    where = _where(kind, request, tmp_path)
+    stores = [make_store(kind, where) for _ in range(8)]
+    barrier = threading.Barrier(len(stores))
+
+    def claim(index: int, claimed_at: int, stale_before: int) -> object:
+        barrier.wait()
+        return stores[index].idempotency_claim(SCOPE, live_from=0, claimed_at=claimed_at, stale_before=stale_before)
+
+    try:
+        with ThreadPoolExecutor(len(stores)) as pool:
+            fresh = list(pool.map(lambda i: claim(i, 100, 90), range(len(stores))))
+            assert sorted(map(str, fresh)) == ["busy"] * 7 + ["claimed"]
+            # The claimant died: its claim (made at 100) is stale for everyone at 200.
+            takeover = list(pool.map(lambda i: claim(i, 200, 150), range(len(stores))))
+            assert sorted(map(str, takeover)) == ["busy"] * 7 + ["claimed"]
+    finally:
+        for made in stores:
+            made.close()
+
+
+@pytest.mark.parametrize("kind", DURABLE)
+def test_another_connection_sees_a_transaction_only_once_it_commits(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    where = _where(kind, request, tmp_path)
+    writer, reader = make_store(kind, where), make_store(kind, where)
+    run = _run("cbwr_" + "7" * 32, 2_000_000_000, writer.next_sequence())
+    with writer.transaction():
+        writer.put_run(run)
+        writer.idempotency_put(SCOPE, IdempotencyRecord(1, 201, "{}"))
+        assert writer.get_run(ORG1, run.workflow_run_id) == run, "the transaction reads its own writes"
+        with ThreadPoolExecutor(1) as other:
+            seen = other.submit(lambda: (reader.get_run(ORG1, run.workflow_run_id), reader.idempotency_get(SCOPE)))
+            assert seen.result(timeout=30) == (None, None)
+    assert reader.get_run(ORG1, run.workflow_run_id) == run
+    assert reader.idempotency_get(SCOPE) == IdempotencyRecord(1, 201, "{}")
+    writer.close()
+    reader.close()
+
+
+def test_a_request_scope_sees_its_own_writes_at_once(store: Store) -> None:
+    with store.request_scope():
+        assert store.clock_offset() == 0
+        store.set_clock_offset(60)
+        assert store.clock_offset() == 60
+        assert store.rehearsal_take("delay", None, None) is None
+        store.rehearsal_add(Rehearsal("mockreh_s", "delay", None, None, 5, 1))
+        taken = store.rehearsal_take("delay", None, None)
+        assert taken is not None and taken.id == "mockreh_s"
+        with pytest.raises(Boom), store.transaction():
+            store.set_clock_offset(120)
+            store.rehearsal_add(Rehearsal("mockreh_t", "delay", None, None, 5, 1))
+            raise Boom
+        assert store.clock_offset() == 60, "a rolled-back write is not seen, even inside the scope"
+        assert store.rehearsal_take("delay", None, None) is None
+        store.reset()
+        assert store.clock_offset() == 0
+    assert store.clock_offset() == 0
+
+
+@pytest.mark.parametrize("kind", DURABLE)
+def test_another_replicas_change_is_seen_once_the_request_scope_ends(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    where = _where(kind, request, tmp_path)
+    mine, other = make_store(kind, where), make_store(kind, where)
+    with mine.request_scope():
+        assert mine.clock_offset() == 0
+        other.set_clock_offset(3600)
+        other.rehearsal_add(Rehearsal("mockreh_o", "dispatch_failure", None, None, None, 1))
+        # Within the scope either answer is right: the change is ordered before or after the request.
+        assert mine.clock_offset() in (0, 3600)
+    assert mine.clock_offset() == 3600
+    with mine.request_scope():
+        taken = mine.rehearsal_take("dispatch_failure", "runWorkflow", "wf")
+        assert taken is not None and taken.id == "mockreh_o"
+    assert other.rehearsal_take("dispatch_failure", "runWorkflow", "wf") is None
+    mine.close()
+    other.close()
+
+
+def test_postgres_ends_transactions_left_open_by_a_vanished_replica(postgres_url: str) -> None:
+    """A replica whose machine vanishes mid-transaction leaves no lock behind for long: the server ends it."""
+    from mock_server.store.postgres import IDLE_IN_TRANSACTION_SECONDS
+
+    database = PostgresDatabase(postgres_url)
+    assert database.one("SHOW idle_in_transaction_session_timeout") == (f"{IDLE_IN_TRANSACTION_SECONDS}s",)
+    with database.transaction():
+        assert database.one("SHOW idle_in_transaction_session_timeout") == (f"{IDLE_IN_TRANSACTION_SECONDS}s",)
+    database.close()
+
+
+def test_postgres_replaces_a_connection_the_server_ended(postgres_url: str) -> None:
+    """After a database restart (here: the server ends the store's connection), one statement fails, the
+    broken connection is dropped, and the next statement works on a new one - nothing needs restarting."""
+    import psycopg
+
+    fixtures = load_fixtures(None, spec.load_document())
+    store = PostgresStore(postgres_url, fixtures)
+    assert store.run_count(ORG1) > 0
+    pid = store.database.one("SELECT pg_backend_pid()")[0]
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(psycopg.OperationalError):
+        store.run_count(ORG1)
+    assert store.run_count(ORG1) > 0
+    assert store.database.one("SELECT pg_backend_pid()")[0] != pid
+    store.close()
+
+
+@pytest.mark.parametrize("kind", DURABLE)
+def test_a_database_opens_the_store_and_catalog_of_its_namespaces(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Namespaces live where the default world does: `Database.open_store` and `catalog` of the same database."""
+    where = _where(kind, request, tmp_path)
+    default = make_store(kind, where)
+    database: Database = default.database  # type: ignore[attr-defined]
+    other = database.open_store(default.fixtures, "ns_other")
+    other.set_clock_offset(60)
+    assert other.clock_offset() == 60 and default.clock_offset() == 0
+    assert database.catalog().count() == 0
+    assert database.reclaim() >= 0
+    default.close()

@@ -1,0 +1,1 @@
+"""Tests of the developer tools: the throwaway PostgreSQL cluster and make mock-replicas."""
