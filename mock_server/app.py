@@ -22,6 +22,7 @@ from .http.body import BodyReader
 from .http.boundary import ErrorBoundary
 from .http.control_token import ControlToken
 from .http.fast_lane import FastLane
+from .http.ignored_input import IgnoredInput
 from .http.journal import Journal
 from .http.rehearsal import Rehearsals
 from .http.routing import Router
@@ -38,8 +39,12 @@ CONTROL_BASE = "/_mock"
 def build_table(rt: Runtime) -> OperationTable:
     """Both documents compiled into one table (the control plane only when it is served)."""
     wrap = faults.handlers(rt.settings.faults)
-    operations = compile_document(rt.document, "api", idempotent=rt.policy.operation_ids, wrap=wrap)
+    strict = rt.settings.strict_input or spec.rejects_unknown_input(rt.document)
+    operations = compile_document(
+        rt.document, "api", idempotent=rt.policy.operation_ids, wrap=wrap, strict_input=strict
+    )
     if rt.settings.control_plane:
+        # The control plane is the mock's own API: it always refuses what it does not know.
         operations += compile_document(spec.load_control_document(), "control")
     return OperationTable(operations)
 
@@ -53,6 +58,7 @@ def edge_layers(rt: Runtime, table: OperationTable) -> list[Layer]:
         partial(WorldLayer, runtime=rt),
         Journal,
         partial(SecurityHeaders, headers=security_headers),
+        partial(IgnoredInput, header=str(spec.load_control_document()["x-ignored-input-header"]["name"])),
         ErrorBoundary,
         partial(ControlToken, token=rt.settings.control_token, headers=security_headers),
         partial(

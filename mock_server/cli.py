@@ -51,6 +51,11 @@ def parser() -> argparse.ArgumentParser:
         help=f"require this token in X-Mock-Control-Token on /_mock/ (default ${CONTROL_TOKEN_ENV});"
         " needed to serve the control plane on a non-loopback address",
     )
+    p.add_argument(
+        "--strict-input",
+        action="store_true",
+        help="reject undocumented body fields and query parameters with 422 (default: ignore and report them)",
+    )
     p.add_argument("--state", type=Path, default=None, help="keep all state in this SQLite file (default: in memory)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (more than 1 needs --state)")
     p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
@@ -96,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         control_plane=control,
         control_token=args.control_token,
         faults=planted,
+        strict_input=args.strict_input,
     )
     try:
         fixtures = load_fixtures(args.fixtures, spec.load_document())

@@ -21,6 +21,8 @@ class Settings:
     faults: frozenset[str] = field(default_factory=frozenset)
     # The fast lane (http/fast_lane.py) for valid API requests; off only to compare the two lanes.
     fast_lane: bool = True
+    # Undocumented body fields and query parameters: a 422 extra_forbidden instead of ignored and reported.
+    strict_input: bool = False
 
     def to_env(self) -> dict[str, str]:
         data: dict[str, Any] = asdict(self)
@@ -39,4 +41,5 @@ class Settings:
             control_token=data["control_token"],
             faults=frozenset(data["faults"]),
             fast_lane=bool(data["fast_lane"]),
+            strict_input=bool(data.get("strict_input", False)),
         )

@@ -175,6 +175,13 @@ def operation(doc: dict[str, Any], operation_id: str) -> Operation:
     raise KeyError(f"no operation {operation_id}")
 
 
+def rejects_unknown_input(doc: dict[str, Any]) -> bool:
+    """`x-unknown-input`: True when the document rejects undocumented body fields and query parameters
+    (422 `extra_forbidden`), False when it ignores them (`ignored`, FastAPI's and pydantic's default)."""
+    ext = doc.get("x-unknown-input") or {}
+    return ext.get("body_fields") == "rejected" or ext.get("query_parameters") == "rejected"
+
+
 def import_required_fields(doc: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """Base object -> the fields its import records must carry (importRecords' `x-required-fields`)."""
     ext = operation(doc, "importRecords").raw["x-required-fields"]

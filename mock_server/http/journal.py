@@ -8,7 +8,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..auth import bearer_token, mask_key
-from .scope import REHEARSAL, org_id, runtime
+from .scope import REHEARSAL, ignored_input, org_id, runtime
 
 JOURNAL_BODY_LIMIT = 4096
 API_PREFIX = "/v1"
@@ -71,6 +71,7 @@ def _entry(scope: Scope, at: int, body: bytes, status: int) -> dict[str, Any]:
         "status": status,
         "org_id": org_id(scope) or (rt.keys.org_for(token) if token else None),
         "rehearsal": slot.label() if slot is not None else None,
+        "ignored": list(ignored_input(scope)),
     }
 
 

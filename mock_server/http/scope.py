@@ -18,6 +18,7 @@ BODY = "coverbase.body"
 ARGS = "coverbase.args"
 REHEARSAL = "coverbase.rehearsal"
 ORG = "coverbase.org"
+IGNORED = "coverbase.ignored"  # a list the ignored-input layer puts in the scope; the lanes fill it
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,20 @@ def body(scope: Scope) -> BodyInfo:
 def rehearsal(scope: Scope) -> RehearsalSlot | None:
     found: RehearsalSlot | None = scope.get(REHEARSAL)
     return found
+
+
+def ignored_input(scope: Scope) -> tuple[str, ...]:
+    """The undocumented inputs the validated request sent (empty before validation, or when none)."""
+    holder: list[str] | None = scope.get(IGNORED)
+    return tuple(holder) if holder else ()
+
+
+def note_ignored(scope: Scope, ignored: tuple[str, ...]) -> None:
+    """What validation ignored, for the layers outside (connexion hands its validators a copy of the scope,
+    so the list object itself carries it out)."""
+    holder: list[str] | None = scope.get(IGNORED)
+    if holder is not None:
+        holder[:] = ignored
 
 
 def org_id(scope: Scope) -> str | None:

@@ -121,7 +121,7 @@ def test_unknown_report_is_404(api: Api) -> None:
     }
 
 
-@pytest.mark.parametrize("payload", [{}, {"data": []}, {"data": {"Name": "x"}}, [ACME], {"data": [ACME], "x": 1}])
+@pytest.mark.parametrize("payload", [{}, {"data": []}, {"data": {"Name": "x"}}, [ACME]])
 def test_malformed_batches_are_422(api: Api, payload: Any) -> None:
     r = api.post("/v1/import/vendor-intake", headers=auth(), json=payload)
     assert r.status_code == 422

@@ -290,7 +290,15 @@ for m, u, kw in [
     REQUESTS.append((m, u, kw))
 
 
-HEADERS = ("content-type", "content-length", "www-authenticate", "cache-control", "x-content-type-options", "allow")
+HEADERS = (
+    "content-type",
+    "content-length",
+    "www-authenticate",
+    "cache-control",
+    "x-content-type-options",
+    "allow",
+    "x-coverbase-mock-ignored-input",
+)
 
 
 def replay(fast: bool) -> list[tuple[int, list[str | None], bytes]]:
