@@ -17,6 +17,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.types import ASGIApp
 
 from . import connexion_glue, faults, spec
+from .engine import publish_status_changes
 from .http import Layer, build_stack
 from .http.body import BodyReader
 from .http.boundary import ErrorBoundary
@@ -87,11 +88,14 @@ class EdgeStack:
 
 
 def _lifespan(rt: Runtime) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """While served, deliver webhooks in the background; requests only ever enqueue them."""
+    """While served, publish status changes as virtual time passes them and deliver webhooks in the background;
+    requests only ever enqueue deliveries."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        worker = asyncio.create_task(rt.webhooks.run_forever()) if rt.webhooks is not None else None
+        worker = None
+        if rt.webhooks is not None:
+            worker = asyncio.create_task(rt.webhooks.run_forever(before_round=lambda: publish_status_changes(rt)))
         try:
             yield
         finally:

@@ -20,7 +20,7 @@ from .spec import IdempotencyPolicy
 from .store import Store
 from .store.memory import MemoryStore
 from .store.sqlite import SqliteStore
-from .webhooks import DeliveryPolicy, Subscription, WebhookDispatcher
+from .webhooks import DeliveryPolicy, WebhookDispatcher
 
 
 @dataclass
@@ -47,19 +47,9 @@ class Runtime:
         self.clock.reset()
         self.guard.reset()
         self.rehearsals.clear()
-        if self.webhooks is not None:
-            self.webhooks.reset()
 
     def close(self) -> None:
         self.store.close()
-
-
-def fixture_subscriptions(fixtures: Fixtures) -> list[Subscription]:
-    return [
-        Subscription(w.id, org.id, w.url, list(w.events), w.secret, w.enabled, w.description)
-        for org in fixtures.orgs
-        for w in org.webhooks
-    ]
 
 
 def build_runtime(
@@ -100,7 +90,7 @@ def build_runtime(
             DeliveryPolicy.from_document(spec.load_control_document()),
             virtual,
             the_ids,
-            fixture_subscriptions(store.fixtures),
+            store,
             transport=webhook_transport,
         ),
     )

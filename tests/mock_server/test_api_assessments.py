@@ -11,7 +11,6 @@ from tests.support.api import (
     DOC_ASSESSMENT,
     ORG1_CONTROL_SET,
     ORG1_SERVICE,
-    ORG1_USER,
     ORG1_VENDOR,
     ORG2_CONTROL_SET,
     ORG2_KEY,
@@ -44,7 +43,7 @@ def test_create_returns_the_documented_shape(api: Api) -> None:
         "status": "created",
         "control_set_ids": [ORG1_CONTROL_SET],
         "service_ids": [ORG1_SERVICE],
-        "assignee_id": ORG1_USER,  # the vendor's risk owner, as in the docs' example
+        "assignee_id": None,  # no default: the current docs give none (only superseded ones did)
         "score_percent": None,
         "findings_count": 0,
         "initiated_at": None,
