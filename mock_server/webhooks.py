@@ -17,11 +17,13 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
+import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -38,6 +40,9 @@ EVENT_TYPE_HEADER = "X-Coverbase-Event-Type"
 MAX_PARALLEL_ATTEMPTS = 32
 CLAIM_BATCH = 256
 TEST_EVENT_PREFIX = "cbevt_test_"
+# A test event's type is any text: in its header, everything but visible ASCII is percent-encoded (UTF-8).
+HEADER_SAFE = "".join(c for c in string.printable if c not in string.whitespace + "%")
+log = logging.getLogger("coverbase_mock.webhooks")
 
 
 @dataclass(frozen=True)
@@ -211,7 +216,17 @@ class WebhookDispatcher:
 
             async def one(attempt: DeliveryRecord) -> None:
                 async with limit:
-                    await self._send(client, attempt)
+                    try:
+                        await self._send(client, attempt)
+                    except Exception as exc:  # one attempt never stops the others, nor the worker
+                        log.exception("webhook attempt %s could not be sent", attempt.id)
+                        failed = dataclasses.replace(
+                            attempt,
+                            status="error",
+                            error=f"could not be sent: {type(exc).__name__}",
+                            attempted_at=self._clock.now(),
+                        )
+                        self._store.finish_delivery(failed, None)
 
             await asyncio.gather(*(one(a) for a in batch))
         return len(batch)
@@ -234,7 +249,7 @@ class WebhookDispatcher:
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(hook.secret, body),
             EVENT_ID_HEADER: attempt.event_id,
-            EVENT_TYPE_HEADER: attempt.event_type,
+            EVENT_TYPE_HEADER: quote(attempt.event_type, safe=HEADER_SAFE),
         }
         started = time.perf_counter()
         status: int | None = None
@@ -279,9 +294,12 @@ class WebhookDispatcher:
         self._wakeup = asyncio.Event()
         self._worker_loop = asyncio.get_running_loop()
         while True:
-            if before_round is not None:
-                before_round()
-            await self.deliver_due()
+            try:
+                if before_round is not None:
+                    before_round()
+                await self.deliver_due()
+            except Exception:  # e.g. the store briefly unavailable: the next round tries again
+                log.exception("webhook delivery round failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=poll_seconds)
             self._wakeup.clear()

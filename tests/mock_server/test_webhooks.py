@@ -521,3 +521,32 @@ def test_a_dead_receiver_does_not_delay_the_api() -> None:
 
     assert api.run(scenario()) == [201, 201, 201]  # ...while the API answered every call
     api.close()
+
+
+def test_a_test_event_type_of_any_text_is_delivered(receiver: Receiver) -> None:
+    """A test event's type is free text: non-ASCII and control characters are percent-encoded in its header."""
+    _, api = mock(receiver)
+    hook = subscribe(api, ["Vendor.Created"]).json()
+    r = api.post(f"/v1/webhooks/{hook['id']}/test", json={"event_type": "Événement\r\nX: 1"}, headers=auth())
+    assert r.status_code == 200 and deliver(api) == 1
+    request = receiver.requests[0]
+    assert request.headers["x-coverbase-event-type"] == "%C3%89v%C3%A9nement%0D%0AX:%201"
+    assert json.loads(request.content)["event_type"] == "Événement\r\nX: 1"
+    assert log(api)[0]["status"] == "delivered"
+    api.close()
+
+
+def test_an_attempt_that_cannot_be_sent_is_an_error_not_a_dead_worker() -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("the transport broke")
+
+    runtime, api = mock(Receiver([200]))
+    runtime.webhooks = WebhookDispatcher(
+        POLICY, runtime.clock, SequentialIds(), runtime.store, httpx.MockTransport(broken)
+    )
+    subscribe(api, ["WorkflowRun.Created"])
+    api.post("/v1/workflows/onboard-vendor/run", headers=auth())
+    assert deliver(api) == 1
+    [entry] = log(api)
+    assert (entry["status"], entry["error"]) == ("error", "could not be sent: RuntimeError")
+    api.close()
