@@ -53,6 +53,7 @@ class DeliveryPolicy:
     waits_seconds: tuple[int, ...]
     timeout_seconds: float
     lease_seconds: int
+    retention_seconds: int
     retry_statuses: frozenset[int]
     retry_5xx: bool
 
@@ -64,6 +65,7 @@ class DeliveryPolicy:
             waits_seconds=tuple(int(w) for w in ext["waits_seconds"]),
             timeout_seconds=float(ext["timeout_seconds"]),
             lease_seconds=int(ext["lease_seconds"]),
+            retention_seconds=int(ext["retention_seconds"]),
             retry_statuses=frozenset(int(s) for s in ext["retry_statuses"]),
             retry_5xx=bool(ext["retry_5xx"]),
         )
@@ -207,7 +209,9 @@ class WebhookDispatcher:
         )
 
     async def deliver_due(self) -> int:
-        """Claim every attempt that is due now and send them (concurrently); returns how many were attempted."""
+        """Claim every attempt that is due now and send them (concurrently); returns how many were attempted.
+        Attempts made longer ago than the retention are forgotten first."""
+        self._store.purge_deliveries(self._clock.now() - self.policy.retention_seconds)
         batch = self.claim_due()
         if not batch:
             return 0

@@ -133,6 +133,10 @@ class Store(Protocol):
         Several workers sharing the state never claim one attempt twice while its claim holds."""
         ...
 
+    def purge_deliveries(self, created_before: int) -> int:
+        """Delete the finished attempts created before `created_before` (retention); returns how many."""
+        ...
+
     def finish_delivery(self, record: DeliveryRecord, retry: DeliveryRecord | None) -> bool:
         """Atomically store the outcome of a claimed attempt (`record`, still naming its claimer) and queue
         `retry`; nothing is written (False) if the claim was lost to another worker in the meantime."""

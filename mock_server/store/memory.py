@@ -282,6 +282,17 @@ class MemoryStore:
                 claimed.append(taken)
             return claimed
 
+    def purge_deliveries(self, created_before: int) -> int:
+        with self._lock:
+            old = [
+                d.id
+                for d in self._deliveries.values()
+                if d.created_at < created_before and d.status not in (PENDING, SENDING)
+            ]
+            for delivery_id in old:
+                self._delete(self._deliveries, delivery_id)
+            return len(old)
+
     def finish_delivery(self, record: DeliveryRecord, retry: DeliveryRecord | None) -> bool:
         with self._lock:
             current = self._deliveries.get(record.id)

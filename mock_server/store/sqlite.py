@@ -389,6 +389,14 @@ class SqliteStore:
                 claimed.append(taken)
         return claimed
 
+    def purge_deliveries(self, created_before: int) -> int:
+        cursor = self._write(
+            "DELETE FROM deliveries WHERE ns = ? AND status NOT IN (?, ?)"
+            " AND CAST(json_extract(data, '$.created_at') AS INTEGER) < ?",
+            (PENDING, SENDING, created_before),
+        )
+        return int(cursor.rowcount)
+
     def finish_delivery(self, record: DeliveryRecord, retry: DeliveryRecord | None) -> bool:
         with self.transaction():
             row = self._one("SELECT status, claimed_by FROM deliveries WHERE ns = ? AND id = ?", (record.id,))

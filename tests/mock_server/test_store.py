@@ -414,3 +414,13 @@ def test_reset_clears_deliveries_and_reseeds_webhooks(store: Store) -> None:
     store.reset()
     assert store.deliveries() == []
     assert [w.id for w in store.webhooks(ORG1)] == [w.id for w in store.fixtures.org(ORG1).webhooks]
+
+
+def test_finished_deliveries_are_purged_after_retention(store: Store) -> None:
+    old = dataclasses.replace(_delivery(store, "cbwhd_" + "7" * 32, 100), status="delivered")
+    queued = _delivery(store, "cbwhd_" + "8" * 32, 100)
+    recent = dataclasses.replace(_delivery(store, "cbwhd_" + "9" * 32, 500), status="error")
+    for delivery in (old, queued, recent):
+        store.add_delivery(delivery)
+    assert store.purge_deliveries(200) == 1
+    assert [d.id for d in store.deliveries()] == [queued.id, recent.id], "queued attempts are never purged"

@@ -550,3 +550,13 @@ def test_an_attempt_that_cannot_be_sent_is_an_error_not_a_dead_worker() -> None:
     [entry] = log(api)
     assert (entry["status"], entry["error"]) == ("error", "could not be sent: RuntimeError")
     api.close()
+
+
+def test_attempts_are_forgotten_after_the_retention(hooked: Api) -> None:
+    hook_id = hooked.get("/v1/webhooks", headers=auth()).json()["data"][-1]["id"]
+    hooked.post("/v1/workflows/onboard-vendor/run", headers=auth())
+    deliver(hooked)
+    assert hooked.get(f"/v1/webhooks/{hook_id}/deliveries", headers=auth()).json()["total"] == 1
+    hooked.post("/_mock/clock", json={"advance_seconds": POLICY.retention_seconds + 1})
+    deliver(hooked)
+    assert hooked.get(f"/v1/webhooks/{hook_id}/deliveries", headers=auth()).json()["total"] == 0
