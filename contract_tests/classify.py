@@ -114,7 +114,8 @@ class Classifier:
                 decision = self._on(param, str(error.validator)) or self._on_schema(error)
                 found.problems.append(Problem(f"{where} {name}", str(error.validator), error.message, decision))
         for name, _ in query:
-            if name not in documented:
+            # Only a document that rejects undocumented parameters makes one a problem of the request.
+            if name not in documented and self.doc.rejects_unknown_query_parameters:
                 found.problems.append(
                     Problem(
                         f"query {name}",

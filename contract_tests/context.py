@@ -23,6 +23,7 @@ from .target import Environment
 from .verdicts import judge
 
 NAME_PREFIX = "coverbase-contract "
+RUN_OPERATION, ASSESSMENT_OPERATION, VENDOR_OPERATION = "runWorkflow", "createAssessment", "createVendor"
 KEY_PREFIX = "coverbase-contract-"
 NO_INPUT: Any = object()  # start_run without a body at all
 
@@ -205,6 +206,31 @@ class Context:
         self.note_created(reply)
         return reply
 
+    def idempotent_operations(self) -> list[str]:
+        """The operations of `x-idempotency` the suite may call on this target: creating vendors leaves them behind
+        (the API deletes none), so createVendor only with `vendor_writes`."""
+        return sorted(op for op in self.policy.operations if op != VENDOR_OPERATION or self.env.objects.vendor_writes)
+
+    def vendor_body(self) -> dict[str, Any]:
+        """A new vendor of this run: its name holds the run's key prefix, so `name=` counts the run's vendors."""
+        external = self.unique("vendor")
+        return {"name": NAME_PREFIX + external, "external_id": external}
+
+    def create_vendor(self, body: dict[str, Any] | None = None, key: str | None = None) -> Reply:
+        headers = {self.policy.header: key} if key is not None else None
+        return self.client.request(
+            "POST", self.doc.path(VENDOR_OPERATION), json_body=body or self.vendor_body(), headers=headers
+        )
+
+    def vendors_of_this_run(self) -> Reply:
+        """The vendors this run created (first item only); its `total` counts them."""
+        reply = self.client.request(
+            "GET", self.doc.path("listVendors"), params=[("name", self.key_prefix), ("limit", "1")]
+        )
+        expect.premise(reply.status == 200, f"a count of the vendors (the list answered {reply.status})", reply)
+        expect.get(reply, "/total", int)
+        return reply
+
     def initial_assessment_status(self) -> str:
         return str(
             self.doc.operation("createAssessment")["responses"]["201"]["content"]["application/json"]["example"][
@@ -243,11 +269,15 @@ class Context:
             return
         role = reply.exchange.key_role or "primary"
         body = reply.body
+        # Which operation answered decides what was created (a service also has `id` and `vendor_id`).
+        operation = self.doc.operation_at(reply.exchange.method, self.client.relative(reply.exchange.url))
+        if operation not in (RUN_OPERATION, ASSESSMENT_OPERATION):
+            return
         run_id = body.get("workflow_run_id")
         if isinstance(run_id, str):
             self.created.add(CreatedObject("run", run_id, role, reply.exchange))
         assessment_id = body.get("id")
-        if isinstance(assessment_id, str) and "vendor_id" in body:
+        if isinstance(assessment_id, str) and operation == ASSESSMENT_OPERATION:
             if role == "primary" and assessment_id not in self.created.assessments:
                 self.budget.reserve()
             self.created.add(CreatedObject("assessment", assessment_id, role, reply.exchange))

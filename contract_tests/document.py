@@ -224,6 +224,11 @@ class Document:
             invalid_type=str(key["invalid_type"]),
         )
 
+    @property
+    def rejects_unknown_query_parameters(self) -> bool:
+        """`x-unknown-input.query_parameters`: an undocumented query parameter is a 422 (else it is ignored)."""
+        return (self.raw.get("x-unknown-input") or {}).get("query_parameters") == "rejected"
+
     def coded_error(self, code: str) -> CodedError:
         entry = self.raw["x-error-catalog"]["codes"][code]
         return CodedError(code, int(entry["status"]), str(entry["message"]))

@@ -158,16 +158,25 @@ def differs(first: Reply, again: Reply, pointer: str, what: str, *context: Reply
     return False
 
 
-def delta(before: Reply, after: Reply, expected: int, what: str, *context: Reply, pointer: str = "/total") -> bool:
+def delta(
+    before: Reply,
+    after: Reply,
+    expected: int,
+    what: str,
+    *context: Reply,
+    pointer: str = "/total",
+    decision: str | None = None,
+) -> bool:
     """The integer at `pointer` grew by exactly `expected` from `before` to `after` (e.g. a list's total)."""
     old, new = get(before, pointer, int), get(after, pointer, int)
     if new - old == expected:
         return True
     judge(
         Violation(
-            f"{what}: {pointer} moved by {new - old} ({old} -> {new})",
+            _label(f"{what}: {pointer} moved by {new - old} ({old} -> {new})", decision),
             _exchanges((*context, before, after)),
             mismatches=[Mismatch(f"{pointer} (difference)", expected, new - old)],
+            decision=decision,
             script=ScriptCheck("delta", after.exchange, expected, pointer, other=before.exchange),
         )
     )
@@ -201,6 +210,12 @@ def coded(reply: Reply, error: CodedError, what: str, *, decision: str | None = 
     if not fields(reply, expected, what, decision=decision):
         return False
     return equal(reply.body, body, f"{what}: the body holds nothing else", reply, decision=decision)
+
+
+def coded_as(reply: Reply, error: CodedError, what: str, *, decision: str | None = None) -> bool:
+    """The reply is the catalogued error's status and code; its message is free (the catalog gives none that a
+    deployment must repeat word for word, e.g. `{reason}`)."""
+    return fields(reply, {STATUS: error.status, "/detail/code": error.code}, what, decision=decision)
 
 
 def get(reply: Reply, pointer: str, kind: type | tuple[type, ...] | None = None) -> Any:

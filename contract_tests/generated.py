@@ -85,7 +85,11 @@ class BudgetedApp:
 def load_schema(ctx: Context) -> tuple[Any, dict[str, Any]]:
     """The schema bound to the target, and the keyword arguments every call needs."""
     # Configured (not injected) credentials: schemathesis then knows when its own negative cases drop them.
-    config = SchemathesisConfig.from_dict({"auth": {"openapi": {scheme(ctx): {"bearer": ctx.client.keys["primary"]}}}})
+    settings: dict[str, Any] = {"auth": {"openapi": {scheme(ctx): {"bearer": ctx.client.keys["primary"]}}}}
+    if not ctx.doc.rejects_unknown_query_parameters:
+        # x-unknown-input: an undeclared parameter is ignored, so a request carrying one is not negative data.
+        settings["generation"] = {"allow-extra-parameters": False}
+    config = SchemathesisConfig.from_dict(settings)
     schema: Any = schemathesis.openapi.from_dict(ctx.doc.copy_raw(), config=config)
     unsafe = unsafe_operations(ctx)
     if unsafe:

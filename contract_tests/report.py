@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -126,4 +127,16 @@ def junit(results: list[CheckResult], path: Path, seconds: float) -> None:
         ET.SubElement(case, "system-out").text = "\n".join(out)
     suites = ET.Element("testsuites")
     suites.append(suite)
+    for element in suites.iter():
+        # Evidence may quote any bytes a target was sent or answered (e.g. a generated non-UTF-8 body).
+        element.text = _xml_safe(element.text) if element.text is not None else None
+        element.attrib = {name: _xml_safe(value) for name, value in element.attrib.items()}
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(text: str) -> str:
+    """`text` with every character XML 1.0 cannot hold (control characters, lone surrogates) escaped as \\uXXXX."""
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

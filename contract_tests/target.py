@@ -28,6 +28,10 @@ class TargetObjects:
     disabled_workflow: str | None = None
     run_duration_seconds: int | None = None  # how long a run of enabled_workflow takes, when known
     import_report: str | None = None  # an import report (base object vendor) the suite may write through
+    # Writes that stay on the deployment (vendors and services cannot be deleted through the API): opt-in.
+    vendor_writes: bool = False
+    # A URL the deployment accepts for a webhook subscription (the suite deletes every subscription it makes).
+    webhook_url: str | None = None
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Environment:
 
 
 TARGET_FIELDS = ("vendor_id", "enabled_workflow")
+MOCK_WEBHOOK_URL = "http://127.0.0.1:9/coverbase-contract"
 
 
 def load_target_file(path: Path) -> TargetObjects:
@@ -65,6 +70,8 @@ def load_target_file(path: Path) -> TargetObjects:
         disabled_workflow=data.get("disabled_workflow"),
         run_duration_seconds=data.get("run_duration_seconds"),
         import_report=data.get("import_report"),
+        vendor_writes=data.get("vendor_writes") is True,
+        webhook_url=str(data["webhook_url"]) if isinstance(data.get("webhook_url"), str) else None,
     )
 
 
@@ -111,6 +118,9 @@ def _objects_from_fixtures(fixtures: Any, api_key: str) -> tuple[TargetObjects, 
         disabled_workflow=disabled,
         run_duration_seconds=int(first["duration_seconds"]),
         import_report=next((r["name"] for r in mine.get("import_reports", []) if r["base_object"] == "vendor"), None),
+        vendor_writes=True,
+        # The mock accepts loopback receivers only (its Decision webhook-url-loopback); nothing listens here.
+        webhook_url=MOCK_WEBHOOK_URL,
     )
     return objects, second
 

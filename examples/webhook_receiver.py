@@ -1,6 +1,10 @@
 """A tiny webhook receiver that verifies Coverbase-Signature; for rehearsing with coverbase-mock.
 
 Run:  python examples/webhook_receiver.py --port 8765 --secret whsec_local_rehearsal_0001
+then subscribe it with the API, as you would in production (the mock accepts loopback URLs only):
+      curl -X POST http://127.0.0.1:4010/v1/webhooks -H "Authorization: Bearer ak_live_xxx" \
+        -H "Content-Type: application/json" -d '{"url": "http://127.0.0.1:8765/coverbase",
+        "events": ["WorkflowRun.Created"], "secret": "whsec_local_rehearsal_0001"}'
 It prints one line per delivery: VALID or INVALID signature, the event type and ID. It needs only
 the Python standard library, so it can be copied into any project as a starting point.
 """

@@ -18,6 +18,7 @@ from connexion.options import SwaggerUIOptions
 from starlette.types import ASGIApp
 
 from . import connexion_glue, faults, logs, spec
+from .engine import publish_status_changes
 from .errors import ApiError
 from .http import Layer, build_stack
 from .http.body import BodyReader
@@ -25,6 +26,7 @@ from .http.boundary import ErrorBoundary
 from .http.control_token import ControlToken
 from .http.deadline import BodyDeadline
 from .http.fast_lane import FastLane
+from .http.ignored_input import IgnoredInput
 from .http.journal import Journal
 from .http.rehearsal import Rehearsals
 from .http.request_log import RequestLog
@@ -47,8 +49,12 @@ log = logging.getLogger("coverbase_mock")
 def build_table(rt: Runtime) -> OperationTable:
     """Both documents compiled into one table (the control plane only when it is served)."""
     wrap = faults.handlers(rt.settings.faults)
-    operations = compile_document(rt.document, "api", idempotent=rt.policy.operation_ids, wrap=wrap)
+    strict = rt.settings.strict_input or spec.rejects_unknown_input(rt.document)
+    operations = compile_document(
+        rt.document, "api", idempotent=rt.policy.operation_ids, wrap=wrap, strict_input=strict
+    )
     if rt.settings.control_plane:
+        # The control plane is the mock's own API: it always refuses what it does not know.
         operations += compile_document(spec.load_control_document(), "control")
     return OperationTable(operations)
 
@@ -83,6 +89,7 @@ def edge_layers(rt: Runtime, table: OperationTable, worlds: Worlds) -> list[Laye
         ),
         partial(Journal, redactor=redactor),
         partial(SecurityHeaders, headers=security_headers),
+        partial(IgnoredInput, header=str(spec.load_control_document()["x-ignored-input-header"]["name"])),
         partial(ErrorBoundary, unavailable=storage_unavailable(rt)),
         partial(ServedDocuments, documents=served_documents(rt)),
         partial(ControlToken, token=rt.settings.control_token, headers=security_headers),
@@ -121,8 +128,8 @@ class EdgeStack:
 
 
 async def _background(worlds: Worlds, maintain_every: float, poll_seconds: float = 0.25) -> None:
-    """While served: deliver what is due in every world as virtual time passes (requests only ever enqueue
-    deliveries), and keep every world bounded (x-retention)."""
+    """While served, in every world: publish the status changes virtual time has passed and deliver what is due
+    (requests only ever enqueue deliveries); and keep every world bounded (x-retention)."""
     loop = asyncio.get_running_loop()
     next_maintenance = loop.time() + maintain_every
     failing = False
@@ -130,6 +137,7 @@ async def _background(worlds: Worlds, maintain_every: float, poll_seconds: float
         for world in worlds.loaded():
             if world.webhooks is not None:
                 try:
+                    publish_status_changes(world)
                     await world.webhooks.deliver_due()
                     failing = False
                 except Exception:
@@ -148,8 +156,8 @@ async def _background(worlds: Worlds, maintain_every: float, poll_seconds: float
 
 
 def _lifespan(rt: Runtime, worlds: Worlds) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """While served: log through uvicorn's handlers with keys masked; deliver webhooks in the background
-    (requests only ever enqueue them) and keep every world bounded."""
+    """While served: log through uvicorn's handlers with keys masked; publish status changes and deliver webhooks
+    in the background (requests only ever enqueue deliveries) and keep every world bounded."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:

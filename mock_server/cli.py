@@ -55,6 +55,11 @@ def parser() -> argparse.ArgumentParser:
         " needed to serve the control plane on a non-loopback address",
     )
     p.add_argument(
+        "--strict-input",
+        action="store_true",
+        help="reject undocumented body fields and query parameters with 422 (default: ignore and report them)",
+    )
+    p.add_argument(
         "--state",
         default=None,
         metavar="PATH|URL",
@@ -179,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         faults=planted,
         retention_days=args.retention_days,
         body_timeout=args.body_timeout,
+        strict_input=args.strict_input,
     )
     timeouts = slow_clients.Timeouts.of(
         spec.load_document(), args.header_timeout, args.body_timeout, args.keep_alive_timeout

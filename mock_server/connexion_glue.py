@@ -42,7 +42,7 @@ from .api.call import Call
 from .auth import authenticate
 from .errors import ApiError, ErrorFactory
 from .http import responses
-from .http.scope import ARGS, body, rehearsal, route, runtime
+from .http.scope import ARGS, body, note_ignored, rehearsal, route, runtime
 from .operations import Operation, OperationTable
 
 MODEL_ATTRIBUTES_MSG = "Input should be a valid dictionary or object to extract fields from"
@@ -61,7 +61,10 @@ def _entry(op: Operation) -> Callable[..., Awaitable[Response]]:
         if match is not None and match.operation is None and match.allowed:
             # connexion's router took a literal path for a template's parameter (see OperationTable.match).
             raise runtime(scope).errors.method_not_allowed(_allow(match.allowed))
-        args = scope.get(ARGS) or op.validate(scope, scope.get("path_params", {}), body(scope))
+        args = scope.get(ARGS)
+        if args is None:
+            args = op.validate(scope, scope.get("path_params", {}), body(scope))
+            note_ignored(scope, args.ignored)
         org_id = context.get("user") or ""
         call = Call(runtime(scope), org_id, scope["method"], scope["path"], rehearsal(scope))
         status, payload = await op.execute(call, args)
@@ -99,6 +102,7 @@ def validator_map(table: OperationTable) -> dict[str, Any]:
         def validate(self, scope: Scope) -> None:
             op = _operation(table, scope)
             scope[ARGS] = op.validate(scope, scope.get("path_params", {}), body(scope))
+            note_ignored(scope, scope[ARGS].ignored)
 
     class ValidatedBody(JSONRequestBodyValidator):
         async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:

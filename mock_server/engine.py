@@ -1,7 +1,9 @@
-"""The workflow engine as the mock plays it: starting and canceling runs, and raising domain events.
+"""The workflow engine as the mock plays it: starting and canceling runs, raising domain events, and
+publishing the status changes of assessments as virtual time passes them.
 
 An event starts the enabled workflows bound to it (trigger bindings in the fixtures) and queues its
-webhook deliveries. Everything here runs inside the calling request's transaction.
+webhook deliveries. Everything here runs inside the calling request's transaction, or (for status
+changes) in one transaction of its own.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from . import assessment_timeline
 from .fixtures import OrgFixture, WorkflowDefinition
-from .records import RunRecord, dumps
+from .records import AssessmentRecord, RunRecord, dumps
 from .run_timeline import allocate_ids, is_in_flight
 from .runtime import Runtime
 from .triggers import TRIGGER_EVENTS, matches
@@ -79,18 +82,61 @@ def emit(
     attributes: dict[str, Any] | None = None,
     run_input: dict[str, Any] | None = None,
     target_assessment_id: str | None = None,
+    already_started: str | None = None,
+    due_at: int | None = None,
 ) -> list[str]:
-    """Raise one event; returns the IDs of the runs its trigger bindings started."""
+    """Raise one event; returns the IDs of the runs its trigger bindings started. `already_started`: a workflow
+    the call that raised the event started itself (trigger_workflow), which its binding does not start again.
+    `due_at`: when the event happened, if before now (see webhooks.publish)."""
     started: list[str] = []
     if event_type in TRIGGER_EVENTS:
         org = rt.fixtures.org(org_id)
         for definition in org.workflows.values():
             bound = any(b.event == event_type and matches(b.when, attributes or {}) for b in definition.triggers)
-            if definition.enabled and bound:
+            if definition.enabled and bound and definition.name != already_started:
                 run = start_run(
                     rt, org_id, definition, dict(run_input or {}), target_assessment_id=target_assessment_id
                 )
                 started.append(run.workflow_run_id)
     if rt.webhooks is not None:
-        rt.webhooks.publish(org_id, event_type, data)
+        rt.webhooks.publish(org_id, event_type, data, due_at=due_at)
     return started
+
+
+STATUS_CHANGED = "Assessment.StatusChanged"
+PUBLISH_BATCH = 100
+
+
+def publish_due_of(rt: Runtime, record: AssessmentRecord, now: int) -> AssessmentRecord:
+    """Publish the status changes of one assessment that virtual time has passed (in the caller's transaction);
+    returns the record as stored afterwards."""
+    happened, following = assessment_timeline.due(record, now)
+    if not happened and following == record.next_event_at:
+        return record
+    for change in happened:
+        emit(
+            rt,
+            record.org_id,
+            STATUS_CHANGED,
+            {"assessment_id": record.id, "old_status": change.old, "new_status": change.new},
+            due_at=change.at,
+        )
+    updated = dataclasses.replace(record, next_event_at=following)
+    rt.store.put_assessment(updated)
+    return updated
+
+
+def publish_status_changes(rt: Runtime) -> int:
+    """Publish every assessment status change virtual time has passed, each in its own order and at its own
+    time: called by the delivery worker, `POST /_mock/clock` and `POST /_mock/webhooks/deliver`. Several
+    processes sharing one state publish each change once: the transaction holds the store's write lock."""
+    published = 0
+    while True:
+        now = rt.clock.now()
+        with rt.store.transaction():
+            batch = rt.store.assessments_with_events_due(now, PUBLISH_BATCH)
+            for record in batch:
+                published += len(assessment_timeline.due(record, now)[0])
+                publish_due_of(rt, record, now)
+        if len(batch) < PUBLISH_BATCH:
+            return published

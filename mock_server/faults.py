@@ -45,6 +45,8 @@ FAULTS: dict[str, str] = {
     "delete_not_idempotent": "Archiving an already archived assessment answers 404.",
     "list_runs_oldest_first": "List runs is ordered oldest first.",
     "list_total_counts_page": "List runs' total counts only the returned page.",
+    "vendor_list_ignores_external_id": "GET /v1/vendors ignores its external_id filter.",
+    "webhook_events_case_insensitive": "A subscription's event types are matched without case (vendor.created passes).",
 }
 
 SHORT_WINDOW_SECONDS = 3600
@@ -113,7 +115,14 @@ def keys(base: KeyRing, fixtures: Fixtures, faults: frozenset[str]) -> KeyRing:
 
 def handlers(faults: frozenset[str]) -> Callable[[str, Handler], Handler] | None:
     """The table's handler wrapper for the faults that change one operation's answer."""
-    if not faults & {"completed_at_on_started", "list_total_counts_page", "delete_not_idempotent"}:
+    wrapped = {
+        "completed_at_on_started",
+        "list_total_counts_page",
+        "delete_not_idempotent",
+        "vendor_list_ignores_external_id",
+        "webhook_events_case_insensitive",
+    }
+    if not faults & wrapped:
         return None
 
     def wrap(operation_id: str, handler: Handler) -> Handler:
@@ -123,6 +132,10 @@ def handlers(faults: frozenset[str]) -> Callable[[str, Handler], Handler] | None
             return _total_counts_page(handler)
         if operation_id == "deleteAssessment" and "delete_not_idempotent" in faults:
             return _delete_not_idempotent(handler)
+        if operation_id == "listVendors" and "vendor_list_ignores_external_id" in faults:
+            return _ignores_external_id(handler)
+        if operation_id == "createWebhook" and "webhook_events_case_insensitive" in faults:
+            return _events_case_insensitive(handler)
         return handler
 
     return wrap
@@ -152,6 +165,25 @@ def _delete_not_idempotent(handler: Handler) -> Handler:
         if record is not None and record.archived_at is not None:
             raise call.rt.errors.coded("assessment_not_found")
         return handler(call, **kwargs)
+
+    return faulty
+
+
+def _ignores_external_id(handler: Handler) -> Handler:
+    def faulty(call: Call, **kwargs: Any) -> Outcome:
+        return handler(call, **{**kwargs, "external_id": None})
+
+    return faulty
+
+
+def _events_case_insensitive(handler: Handler) -> Handler:
+    def faulty(call: Call, **kwargs: Any) -> Outcome:
+        catalog = {name.lower(): name for name in call.rt.document["x-webhook-events"]["events"]}
+        body = dict(kwargs["body"])
+        events = body.get("events")
+        if isinstance(events, list):
+            body["events"] = [catalog.get(e.lower(), e) if isinstance(e, str) else e for e in events]
+        return handler(call, **{**kwargs, "body": body})
 
     return faulty
 

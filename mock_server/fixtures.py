@@ -1,4 +1,4 @@
-"""Fixture files: organizations, their keys, reference objects, workflow definitions and seed data."""
+"""Fixture files: organizations, their keys, reference objects, workflow definitions, progress plans and seed data."""
 
 from __future__ import annotations
 
@@ -11,18 +11,82 @@ import yaml
 from jsonschema import Draft7Validator
 
 from .component_schemas import component_validator, describe_errors
-from .spec import import_required_fields
+from .spec import assessment_statuses, import_required_fields, webhook_event_types
 from .triggers import CONDITION_SCHEMA, TRIGGER_EVENTS
 from .webhooks import is_loopback_url
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parent / "data" / "fixtures.yaml"
+# When a fixture object says nothing of its creation: the public docs' example time (2025-05-07T00:00:00Z).
+FIXTURE_EPOCH = 1746576000
+DEFAULT_FACT_SHEET_SECONDS = 240
+DEFAULT_ASSESSMENT_START_SECONDS = 60
 
 
 def _id(prefix: str) -> dict[str, Any]:
     return {"type": "string", "pattern": f"^{prefix}_[0-9a-f]{{32}}$"}
 
 
+def _ids(prefix: str) -> dict[str, Any]:
+    return {"type": "array", "items": _id(prefix)}
+
+
 _NAMED = {"type": "object", "required": ["id", "name"]}
+_TEXT = {"type": "string"}
+_NULLABLE_TEXT = {"type": ["string", "null"]}
+_CONTACT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["email"],
+    "properties": {"email": _TEXT, "name": _NULLABLE_TEXT, "title": _NULLABLE_TEXT, "phone_number": _NULLABLE_TEXT},
+}
+# How an assessment progresses over virtual time (declared on a control set or a workflow).
+_PROGRESS = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["stages", "outcome"],
+    "properties": {
+        "start_after_seconds": {"type": "integer", "minimum": 1},
+        "stages": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["status", "duration_seconds"],
+                "properties": {"status": _TEXT, "duration_seconds": {"type": "integer", "minimum": 1}},
+            },
+        },
+        "outcome": {"enum": ["complete", "failed"]},
+        "score_percent": {"type": "number", "minimum": 0, "maximum": 1},
+        "findings_count": {"type": "integer", "minimum": 0},
+    },
+}
+# Vendor object fields a fixture may set (the rest are null or empty).
+_VENDOR_FIELDS = {
+    "external_id": _NULLABLE_TEXT,
+    "website": _NULLABLE_TEXT,
+    "description": _NULLABLE_TEXT,
+    "hq_location": _NULLABLE_TEXT,
+    "status": _NULLABLE_TEXT,
+    "status_id": {"anyOf": [_id("cbst"), {"type": "null"}]},
+    "tags": {"type": "array", "items": _TEXT},
+    "use_case": _NULLABLE_TEXT,
+    "engagement_type": _NULLABLE_TEXT,
+    "tier": _NULLABLE_TEXT,
+    "risk_analyst_ids": _ids("cbuser"),
+    "relationship_owner_ids": _ids("cbuser"),
+    "watcher_ids": _ids("cbuser"),
+    "inherent_risk_level_id": {"anyOf": [_id("cbsclvl"), {"type": "null"}]},
+    "residual_risk_level_id": {"anyOf": [_id("cbsclvl"), {"type": "null"}]},
+    "primary_contact": {"anyOf": [_CONTACT, {"type": "null"}]},
+}
+_SERVICE_FIELDS = {
+    "external_id": _NULLABLE_TEXT,
+    "description": _NULLABLE_TEXT,
+    "tags": {"type": "array", "items": _TEXT},
+    "relationship_owner_ids": _ids("cbuser"),
+    "watcher_ids": _ids("cbuser"),
+    "primary_contact": {"anyOf": [_CONTACT, {"type": "null"}]},
+}
 
 FIXTURE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -64,13 +128,23 @@ FIXTURE_SCHEMA: dict[str, Any] = {
                             "properties": {
                                 "id": _id("cbvndr"),
                                 "name": {"type": "string", "minLength": 1},
+                                # Older fixture files: the vendor's risk owner, read as its one risk analyst.
                                 "risk_owner_id": {"anyOf": [_id("cbuser"), {"type": "null"}]},
+                                **_VENDOR_FIELDS,
+                                # Other attributes trigger conditions may read (e.g. data_types).
+                                "attributes": {"type": "object"},
+                                "created_at": {"type": "integer", "minimum": 0},
                                 "services": {
                                     "type": "array",
                                     "items": {
                                         **_NAMED,
                                         "additionalProperties": False,
-                                        "properties": {"id": _id("cbsvc"), "name": {"type": "string"}},
+                                        "properties": {
+                                            "id": _id("cbsvc"),
+                                            "name": {"type": "string"},
+                                            **_SERVICE_FIELDS,
+                                            "created_at": {"type": "integer", "minimum": 0},
+                                        },
                                     },
                                 },
                             },
@@ -81,7 +155,45 @@ FIXTURE_SCHEMA: dict[str, Any] = {
                         "items": {
                             **_NAMED,
                             "additionalProperties": False,
-                            "properties": {"id": _id("cbctst"), "name": {"type": "string"}},
+                            "properties": {
+                                "id": _id("cbctst"),
+                                "name": {"type": "string"},
+                                "assessment_progress": _PROGRESS,
+                            },
+                        },
+                    },
+                    # What a vendor PATCH may reference: statuses, tags and risk (scale) levels of the org.
+                    "statuses": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["id", "label"],
+                            "properties": {"id": _id("cbst"), "label": _TEXT},
+                        },
+                    },
+                    "tags": {
+                        "type": "array",
+                        "items": {
+                            **_NAMED,
+                            "additionalProperties": False,
+                            "properties": {"id": _id("cbtag"), "name": _TEXT},
+                        },
+                    },
+                    "risk_levels": {
+                        "type": "array",
+                        "items": {
+                            **_NAMED,
+                            "additionalProperties": False,
+                            "properties": {"id": _id("cbsclvl"), "name": _TEXT},
+                        },
+                    },
+                    "fact_sheet": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "duration_seconds": {"type": "integer", "minimum": 1},
+                            "outcome": {"enum": ["completed", "failed"]},
                         },
                     },
                     "documents": {
@@ -104,6 +216,7 @@ FIXTURE_SCHEMA: dict[str, Any] = {
                                 "enabled": {"type": "boolean"},
                                 "outcome": {"enum": ["completed", "failed"]},
                                 "failure_message": {"type": "string"},
+                                "assessment_progress": _PROGRESS,
                                 "triggers": {
                                     "type": "array",
                                     "items": {
@@ -158,7 +271,7 @@ FIXTURE_SCHEMA: dict[str, Any] = {
                                 "id": _id("cbimprt"),
                                 "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
                                 "report_name": {"type": "string"},
-                                "base_object": {"enum": ["vendor"]},
+                                "base_object": {"enum": ["vendor", "service", "assessment"]},
                                 # The fields a mapping must cover come from the document (see parse_fixtures).
                                 "mapping": {
                                     "type": "object",
@@ -180,6 +293,7 @@ FIXTURE_SCHEMA: dict[str, Any] = {
                                 "secret": {"type": "string", "minLength": 16},
                                 "enabled": {"type": "boolean"},
                                 "description": {"type": "string"},
+                                "created_at": {"type": "integer", "minimum": 0},
                             },
                         },
                     },
@@ -226,6 +340,37 @@ class TriggerBinding:
 
 
 @dataclass(frozen=True)
+class AssessmentPlan:
+    """How an assessment progresses: `created` for `start_after_seconds`, then each stage's status for its
+    duration, then the outcome (`complete` with its score and findings, or `failed`)."""
+
+    start_after_seconds: int
+    stages: tuple[tuple[str, int], ...]
+    outcome: str
+    score_percent: float | None
+    findings_count: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start_after_seconds": self.start_after_seconds,
+            "stages": [list(stage) for stage in self.stages],
+            "outcome": self.outcome,
+            "score_percent": self.score_percent,
+            "findings_count": self.findings_count,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AssessmentPlan:
+        return cls(
+            int(data["start_after_seconds"]),
+            tuple((str(status), int(seconds)) for status, seconds in data["stages"]),
+            str(data["outcome"]),
+            data["score_percent"],
+            int(data["findings_count"]),
+        )
+
+
+@dataclass(frozen=True)
 class WorkflowDefinition:
     id: str
     name: str
@@ -234,6 +379,7 @@ class WorkflowDefinition:
     failure_message: str
     steps: tuple[StepDefinition, ...]
     triggers: tuple[TriggerBinding, ...] = ()
+    assessment_progress: AssessmentPlan | None = None
     # Derived once: each step's start, as seconds after the run's start, and the whole run's length.
     step_offsets: tuple[int, ...] = field(init=False, repr=False, compare=False)
     duration_seconds: int = field(init=False, repr=False, compare=False)
@@ -264,14 +410,38 @@ class WebhookFixture:
     secret: str
     enabled: bool
     description: str | None
+    created_at: int = FIXTURE_EPOCH
+
+
+@dataclass(frozen=True)
+class ServiceFixture:
+    id: str
+    name: str
+    external_id: str | None
+    attributes: dict[str, Any]
+    created_at: int
 
 
 @dataclass(frozen=True)
 class Vendor:
+    """A fixture vendor, as it is seeded into the store (where every vendor of the org lives)."""
+
     id: str
     name: str
-    risk_owner_id: str | None
-    service_ids: frozenset[str]
+    external_id: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    services: tuple[ServiceFixture, ...] = ()
+    created_at: int = FIXTURE_EPOCH
+
+    @property
+    def service_ids(self) -> frozenset[str]:
+        return frozenset(s.id for s in self.services)
+
+
+@dataclass(frozen=True)
+class FactSheetPlan:
+    duration_seconds: int = DEFAULT_FACT_SHEET_SECONDS
+    outcome: str = "completed"
 
 
 @dataclass(frozen=True)
@@ -296,6 +466,11 @@ class OrgFixture:
     raw: dict[str, Any] = field(repr=False, compare=False)
     import_reports: dict[str, ImportReport] = field(default_factory=dict)
     webhooks: tuple[WebhookFixture, ...] = ()
+    assessment_plans: dict[str, AssessmentPlan] = field(default_factory=dict)  # control set ID -> plan
+    statuses: dict[str, str] = field(default_factory=dict)  # cbst_ ID -> label
+    tags: dict[str, str] = field(default_factory=dict)  # cbtag_ ID -> name
+    risk_level_ids: frozenset[str] = frozenset()
+    fact_sheet: FactSheetPlan = field(default_factory=FactSheetPlan)
 
     def workflow_by_id(self, definition_id: str | None) -> WorkflowDefinition | None:
         return self._workflows_by_id.get(definition_id or "")
@@ -359,15 +534,84 @@ def parse_fixtures(raw: Any, doc: dict[str, Any], source: str = "<fixtures>") ->
             if missing:
                 where = f"{source}.orgs[{i}].import_reports[{n}].mapping"
                 raise FixtureError(f"{where}: must map {', '.join(missing)} (x-required-fields of importRecords)")
-    assessment_check = component_validator(doc, "Assessment")
-    run_check = component_validator(doc, "WorkflowRun")
+    checks = _Checks(
+        component_validator(doc, "Assessment"),
+        component_validator(doc, "WorkflowRun"),
+        assessment_statuses(doc).working,
+        frozenset(webhook_event_types(doc)),
+    )
     orgs = []
     seen_keys: set[str] = set()
     seen_ids: set[str] = set()
     for i, org in enumerate(raw["orgs"]):
         where = f"{source}.orgs[{i}]"
-        orgs.append(_parse_org(org, where, assessment_check, run_check, seen_keys, seen_ids))
+        orgs.append(_parse_org(org, where, checks, seen_keys, seen_ids))
     return Fixtures(tuple(orgs), source)
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What fixtures are checked against, read from the document once."""
+
+    assessment: Any
+    run: Any
+    working_statuses: tuple[str, ...]  # an assessment's statuses between `created` and its outcome, in order
+    events: frozenset[str]  # the webhook event catalog
+
+
+def _plan(raw: dict[str, Any] | None, where: str, working: tuple[str, ...]) -> AssessmentPlan | None:
+    if raw is None:
+        return None
+    order = [stage["status"] for stage in raw["stages"]]
+    for n, status in enumerate(order):
+        if status not in working:
+            raise FixtureError(f"{where}.stages[{n}].status: {status!r} is not one of {', '.join(working)}")
+    if order != sorted(order, key=working.index) or len(set(order)) != len(order):
+        raise FixtureError(f"{where}.stages: statuses must follow the documented order ({', '.join(working)})")
+    complete = raw["outcome"] == "complete"
+    return AssessmentPlan(
+        int(raw.get("start_after_seconds", DEFAULT_ASSESSMENT_START_SECONDS)),
+        tuple((stage["status"], int(stage["duration_seconds"])) for stage in raw["stages"]),
+        raw["outcome"],
+        float(raw["score_percent"]) if complete and "score_percent" in raw else None,
+        int(raw.get("findings_count", 0)) if complete else 0,
+    )
+
+
+def _people(raw: dict[str, Any], where: str, users: set[str]) -> None:
+    for name in ("risk_analyst_ids", "relationship_owner_ids", "watcher_ids", "risk_owner_id"):
+        value = raw.get(name)
+        for n, user in enumerate(value if isinstance(value, list) else [value] if value else []):
+            if user not in users:
+                at = f"{where}.{name}[{n}]" if isinstance(value, list) else f"{where}.{name}"
+                raise FixtureError(f"{at}: no user {user!r} in this org")
+
+
+def _vendor(raw: dict[str, Any], where: str, users: set[str], seen_ids: set[str]) -> Vendor:
+    _people(raw, where, users)
+    attributes = {name: raw[name] for name in _VENDOR_FIELDS if name in raw and name != "external_id"}
+    attributes["name"] = raw["name"]
+    owner = raw.get("risk_owner_id")
+    if owner is not None and "risk_analyst_ids" not in raw:
+        attributes["risk_analyst_ids"] = [owner]
+    attributes.update(raw.get("attributes") or {})
+    services = []
+    for s, service in enumerate(raw.get("services", [])):
+        at = f"{where}.services[{s}]"
+        _unique(service["id"], seen_ids, f"{at}.id", "id")
+        _people(service, at, users)
+        fields = {name: service[name] for name in _SERVICE_FIELDS if name in service and name != "external_id"}
+        fields["name"] = service["name"]
+        created = int(service.get("created_at", raw.get("created_at", FIXTURE_EPOCH)))
+        services.append(ServiceFixture(service["id"], service["name"], service.get("external_id"), fields, created))
+    return Vendor(
+        raw["id"],
+        raw["name"],
+        raw.get("external_id"),
+        attributes,
+        tuple(services),
+        int(raw.get("created_at", FIXTURE_EPOCH)),
+    )
 
 
 def _unique(value: str, seen: set[str], where: str, what: str) -> None:
@@ -376,14 +620,7 @@ def _unique(value: str, seen: set[str], where: str, what: str) -> None:
     seen.add(value)
 
 
-def _parse_org(
-    org: dict[str, Any],
-    where: str,
-    assessment_check: Any,
-    run_check: Any,
-    seen_keys: set[str],
-    seen_ids: set[str],
-) -> OrgFixture:
+def _parse_org(org: dict[str, Any], where: str, checks: _Checks, seen_keys: set[str], seen_ids: set[str]) -> OrgFixture:
     _unique(org["id"], seen_ids, f"{where}.id", "id")
     for k, key in enumerate(org["api_keys"]):
         if key in seen_keys:  # never print a key
@@ -391,15 +628,35 @@ def _parse_org(
         seen_keys.add(key)
     users = {u["id"] for u in org.get("users", [])}
     vendors: dict[str, Vendor] = {}
+    external_ids: set[str] = set()
     for v, vendor in enumerate(org["vendors"]):
         _unique(vendor["id"], seen_ids, f"{where}.vendors[{v}].id", "id")
-        owner = vendor.get("risk_owner_id")
-        if owner is not None and owner not in users:
-            raise FixtureError(f"{where}.vendors[{v}].risk_owner_id: no user {owner!r} in this org")
-        services = [s["id"] for s in vendor.get("services", [])]
-        for s, sid in enumerate(services):
-            _unique(sid, seen_ids, f"{where}.vendors[{v}].services[{s}].id", "id")
-        vendors[vendor["id"]] = Vendor(vendor["id"], vendor["name"], owner, frozenset(services))
+        if vendor.get("external_id") is not None:
+            _unique(vendor["external_id"], external_ids, f"{where}.vendors[{v}].external_id", "external_id")
+        vendors[vendor["id"]] = _vendor(vendor, f"{where}.vendors[{v}]", users, seen_ids)
+    plans: dict[str, AssessmentPlan] = {}
+    for c, control_set in enumerate(org["control_sets"]):
+        plan = _plan(
+            control_set.get("assessment_progress"),
+            f"{where}.control_sets[{c}].assessment_progress",
+            checks.working_statuses,
+        )
+        if plan is not None:
+            plans[control_set["id"]] = plan
+    catalogs: dict[str, dict[str, str]] = {}
+    for kind, label in (("statuses", "label"), ("tags", "name"), ("risk_levels", "name")):
+        catalogs[kind] = {}
+        for n, entry in enumerate(org.get(kind, [])):
+            _unique(entry["id"], seen_ids, f"{where}.{kind}[{n}].id", "id")
+            catalogs[kind][entry["id"]] = entry[label]
+    for v, vendor in enumerate(org["vendors"]):
+        for name, kind in (
+            ("status_id", "statuses"),
+            ("inherent_risk_level_id", "risk_levels"),
+            ("residual_risk_level_id", "risk_levels"),
+        ):
+            if vendor.get(name) is not None and vendor[name] not in catalogs[kind]:
+                raise FixtureError(f"{where}.vendors[{v}].{name}: no {kind} entry {vendor[name]!r} in this org")
     workflows: dict[str, WorkflowDefinition] = {}
     for w, wf in enumerate(org["workflows"]):
         if wf["name"] in workflows:
@@ -419,9 +676,12 @@ def _parse_org(
             wf.get("failure_message", "The workflow failed."),
             steps,
             tuple(TriggerBinding(t["event"], t.get("when")) for t in wf.get("triggers", [])),
+            _plan(
+                wf.get("assessment_progress"), f"{where}.workflows[{w}].assessment_progress", checks.working_statuses
+            ),
         )
     for a, assessment in enumerate(org.get("assessments", [])):
-        problems = describe_errors(assessment_check, assessment, f"{where}.assessments[{a}]", values=False)
+        problems = describe_errors(checks.assessment, assessment, f"{where}.assessments[{a}]", values=False)
         if problems:
             raise FixtureError("invalid fixtures:\n  " + "\n  ".join(problems))
         if assessment["vendor_id"] not in vendors:
@@ -429,7 +689,7 @@ def _parse_org(
         _unique(assessment["id"], seen_ids, f"{where}.assessments[{a}].id", "id")
     runs = []
     for r, seed in enumerate(org.get("runs", [])):
-        problems = describe_errors(run_check, seed["run"], f"{where}.runs[{r}].run", values=False)
+        problems = describe_errors(checks.run, seed["run"], f"{where}.runs[{r}].run", values=False)
         if problems:
             raise FixtureError("invalid fixtures:\n  " + "\n  ".join(problems))
         if seed["run"]["status"] == "started":
@@ -453,6 +713,12 @@ def _parse_org(
         _unique(hook["id"], seen_ids, f"{where}.webhooks[{n}].id", "id")
         if not is_loopback_url(hook["url"]):
             raise FixtureError(f"{where}.webhooks[{n}].url: the mock delivers only to loopback addresses")
+        unknown = [event for event in hook["events"] if event not in checks.events]
+        if unknown:
+            raise FixtureError(
+                f"{where}.webhooks[{n}].events: {', '.join(map(repr, unknown))} not in the event catalog"
+                " (x-webhook-events of the document)"
+            )
         hooks.append(
             WebhookFixture(
                 hook["id"],
@@ -461,6 +727,7 @@ def _parse_org(
                 hook["secret"],
                 hook.get("enabled", True),
                 hook.get("description"),
+                int(hook.get("created_at", FIXTURE_EPOCH)),
             )
         )
     return OrgFixture(
@@ -477,6 +744,11 @@ def _parse_org(
         raw=org,
         import_reports=reports,
         webhooks=tuple(hooks),
+        assessment_plans=plans,
+        statuses=catalogs["statuses"],
+        tags=catalogs["tags"],
+        risk_level_ids=frozenset(catalogs["risk_levels"]),
+        fact_sheet=FactSheetPlan(**org.get("fact_sheet", {})),
     )
 
 

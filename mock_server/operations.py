@@ -68,7 +68,8 @@ class Param:
 class RequestBody:
     required: bool
     media_types: tuple[str, ...]
-    check: Compiled
+    check: Compiled  # the documented schema
+    closed: Compiled  # the same schema with every declared object closed: what --strict-input enforces
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class Args:
     kwargs: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    # Undocumented body fields and query parameters the request sent and the mock ignored ("body.x", "query.y").
+    ignored: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class Operation:
     not_found_code: str | None
     raw: dict[str, Any] = field(repr=False, compare=False)
     is_async: bool = False  # only control-plane actions that wait on the outside world
+    # Undocumented body fields and query parameters are a 422 (True) or ignored and reported (False).
+    strict_input: bool = True
 
     # --- the request rules -------------------------------------------------------------------
 
@@ -125,7 +130,9 @@ class Operation:
         headers = Headers(raw=scope["headers"])
         kwargs: dict[str, Any] = {}
         validated: dict[str, str] = {}
-        items = self._unknown_query(scope)
+        unknown = self._unknown_query(scope)
+        items = list(unknown) if self.strict_input else []
+        ignored = [] if self.strict_input else [_dotted(entry["loc"]) for entry in unknown]
         query = _query_values(scope)
         for location in ("query", "path", "header"):
             for param in self.params:
@@ -155,10 +162,12 @@ class Operation:
         value = self._body_value(body) if self.body is not None else None
         if self.body is not None:
             kwargs["body"] = value
-        return Args(kwargs, validated, value)
+            if not self.strict_input and value is not None:
+                ignored += [_dotted(entry["loc"]) for entry in self.body.closed.errors(value, ["body"])]
+        return Args(kwargs, validated, value, tuple(ignored))
 
     def _unknown_query(self, scope: Mapping[str, Any]) -> list[Item]:
-        """Strict input: query parameters the document does not declare."""
+        """Query parameters the document does not declare, as 422 items (used as such only under strict input)."""
         if not scope.get("query_string"):
             return []
         known = {p.name for p in self.params if p.location == "query"}
@@ -181,7 +190,7 @@ class Operation:
             raise _body_error("Request body is not valid UTF-8", "json_invalid")
         if body.json_error_at is not None:
             raise _body_error("JSON decode error", "json_invalid", ["body", body.json_error_at])
-        problems = rule.check.errors(body.value, ["body"])
+        problems = (rule.closed if self.strict_input else rule.check).errors(body.value, ["body"])
         if problems:
             raise ErrorFactory.validation(problems)
         return body.value
@@ -214,6 +223,24 @@ class Operation:
 
 class NonConformingResponse(Exception):
     """A handler produced an answer the document does not allow (a bug in the mock): answered 500."""
+
+
+def _dotted(loc: list[str | int]) -> str:
+    """A 422 item's location as the mock reports an ignored input: ["body", "a", "b"] -> "body.a.b"."""
+    return ".".join(str(part) for part in loc)
+
+
+def close_objects(schema: Any) -> Any:
+    """The schema with every object that declares `properties` (and says nothing of others) closed: the rule
+    `--strict-input` enforces, and the one that names what the documented schema lets through unread."""
+    if isinstance(schema, list):
+        return [close_objects(entry) for entry in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: close_objects(value) for key, value in schema.items()}
+    if "properties" in schema and "additionalProperties" not in schema:
+        closed["additionalProperties"] = False
+    return closed
 
 
 def _body_error(msg: str, type_: str, loc: list[str | int] | None = None) -> ApiError:
@@ -369,8 +396,10 @@ def compile_document(
     idempotent: frozenset[str] = frozenset(),
     wrap: HandlerWrapper | None = None,
     base_path: str = "",
+    strict_input: bool = True,
 ) -> list[Operation]:
-    """Every operation of one document, compiled: done once, when the app is built."""
+    """Every operation of one document, compiled: done once, when the app is built. `strict_input`: undocumented
+    body fields and query parameters are a 422 (else they are ignored and reported in `Args.ignored`)."""
     default_security = document.get("security", [])
     compiled: list[Operation] = []
     for op in spec.operations(document):
@@ -387,7 +416,10 @@ def compile_document(
             content = raw_body.get("content", {})
             schema = deep_resolve(document, content.get("application/json", {}).get("schema", {}))
             body = RequestBody(
-                bool(raw_body.get("required")), tuple(m.lower() for m in content), compile_schema(schema)
+                bool(raw_body.get("required")),
+                tuple(m.lower() for m in content),
+                compile_schema(schema),
+                compile_schema(close_objects(schema)),
             )
         responses = {}
         for status, response in op.raw.get("responses", {}).items():
@@ -412,6 +444,7 @@ def compile_document(
                 not_found_code=_not_found_code(document, op.raw),
                 raw=op.raw,
                 is_async=inspect.iscoroutinefunction(handler),
+                strict_input=strict_input,
             )
         )
     return compiled

@@ -1,4 +1,5 @@
-"""What the store keeps: immutable records of runs, assessments, vendors and idempotency outcomes, and their JSON form.
+"""What the store keeps: immutable records of runs, assessments, vendors, services, webhook subscriptions and
+delivery attempts, and idempotency outcomes, and their JSON form.
 
 Records are frozen: a change is a new record (`dataclasses.replace`) written back with `put_*`, so no
 store can hand out an object whose mutation would change state behind the store's back. A run keeps
@@ -9,9 +10,8 @@ well under a kilobyte.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 HEX_ID_LENGTH = 32
@@ -47,6 +47,10 @@ class RunRecord:
 
 @dataclass(frozen=True, slots=True)
 class AssessmentRecord:
+    """A stored assessment: its create-time fields, and - when it progresses - its plan (see
+    assessment_timeline.py). Its state at a time is computed from the plan and the clock; `next_event_at` is
+    the virtual time of the first status change not yet published as `Assessment.StatusChanged` (None: none)."""
+
     org_id: str
     fields_json: str
     custom_fields_json: str = "[]"
@@ -54,6 +58,9 @@ class AssessmentRecord:
     archived_at: int | None = None
     created_at: int = 0
     seed: bool = False  # from the fixtures: kept by the retention policy
+    plan_json: str | None = None
+    next_event_at: int | None = None
+    external_id: str | None = None  # set when the Import API created it (upsert key)
 
     @classmethod
     def new(
@@ -84,19 +91,26 @@ class AssessmentRecord:
         return str(self.fields["id"])
 
     def with_fields(self, fields: dict[str, Any]) -> AssessmentRecord:
-        return dataclasses.replace(self, fields_json=dumps(fields))
+        return replace(self, fields_json=dumps(fields))
 
 
 @dataclass(frozen=True, slots=True)
 class VendorRecord:
-    """A vendor that entered through the Import API (fixture vendors live in the fixtures)."""
+    """A vendor of the org, however it came: the fixtures, `POST /v1/vendors` or the Import API (one population).
+
+    `attributes` holds the vendor object's fields and any other attribute an import mapped (e.g. `data_types`),
+    which trigger conditions may read. `sequence` orders vendors created in the same second.
+    """
 
     org_id: str
     id: str
-    external_id: str
+    external_id: str | None
     attributes_json: str
     created_at: int
     updated_at: int
+    sequence: int = 0
+    fact_sheet_requested_at: int | None = None  # the last `POST .../fact-sheet/refresh` (None: never)
+    entity_id: str | None = None
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -106,6 +120,81 @@ class VendorRecord:
     @property
     def name(self) -> str:
         return str(self.attributes.get("name", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRecord:
+    """A service of a vendor; `attributes` as for vendors."""
+
+    org_id: str
+    vendor_id: str
+    id: str
+    external_id: str | None
+    attributes_json: str
+    created_at: int
+    updated_at: int
+    sequence: int = 0
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.attributes_json)
+        return value
+
+    @property
+    def name(self) -> str:
+        return str(self.attributes.get("name", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    """A webhook subscription (`POST /v1/webhooks` or the fixtures); an archived one (DELETE) receives nothing."""
+
+    org_id: str
+    id: str
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    description: str | None
+    enabled: bool
+    created_at: int
+    sequence: int = 0
+    archived_at: int | None = None
+
+
+# Delivery attempt statuses: queued, claimed by a delivery worker, and the documented outcomes.
+PENDING, SENDING = "pending", "sending"
+DELIVERY_OUTCOMES = frozenset({"delivered", "timeout", "error", "skipped"})
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One delivery attempt of one event to one subscription. A `pending` attempt is due at `due_at` (virtual
+    time); a worker claims it (`sending`, `claimed_by` until `lease_until`, real seconds) and finishes it with
+    its outcome, queueing the next attempt when the policy retries."""
+
+    id: str
+    org_id: str
+    webhook_id: str
+    event_id: str
+    event_type: str
+    attempt: int
+    max_attempts: int
+    due_at: int
+    payload_json: str
+    created_at: int
+    sequence: int = 0
+    status: str = PENDING
+    response_status: int | None = None
+    response_time_ms: int | None = None
+    error: str | None = None
+    attempted_at: int | None = None
+    claimed_by: str | None = None
+    lease_until: int | None = None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.payload_json)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +212,10 @@ class IdempotencyRecord:
     body: str
 
 
-def record_to_json(record: RunRecord | AssessmentRecord | VendorRecord | Rehearsal) -> str:
+StoredRecord = RunRecord | AssessmentRecord | VendorRecord | ServiceRecord | WebhookRecord | DeliveryRecord
+
+
+def record_to_json(record: StoredRecord | Rehearsal) -> str:
     return dumps(asdict(record))
 
 
@@ -173,3 +265,17 @@ class Rehearsal:
 
 def rehearsal_from_json(text: str) -> Rehearsal:
     return Rehearsal(**json.loads(text))
+
+
+def service_from_json(text: str) -> ServiceRecord:
+    return ServiceRecord(**json.loads(text))
+
+
+def webhook_from_json(text: str) -> WebhookRecord:
+    data = json.loads(text)
+    data["events"] = tuple(data["events"])
+    return WebhookRecord(**data)
+
+
+def delivery_from_json(text: str) -> DeliveryRecord:
+    return DeliveryRecord(**json.loads(text))

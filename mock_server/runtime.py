@@ -20,7 +20,7 @@ from .spec import IdempotencyPolicy
 from .store import Store
 from .store.memory import MemoryStore
 from .store.sqlite import SqliteStore
-from .webhooks import DeliveryPolicy, Subscription, WebhookDispatcher
+from .webhooks import DeliveryPolicy, WebhookDispatcher
 
 
 @dataclass
@@ -55,8 +55,6 @@ class Runtime:
         self.clock.reset()
         self.guard.reset()
         self.rehearsals.clear()
-        if self.webhooks is not None:
-            self.webhooks.reset()
 
     def close(self) -> None:
         self.store.close()
@@ -78,17 +76,6 @@ class Runtime:
     def drop(self) -> None:
         """Delete everything of this world (an expired or deleted namespace)."""
         self.store.drop()
-        self.rehearsals.clear()
-        if self.webhooks is not None:
-            self.webhooks.reset()
-
-
-def fixture_subscriptions(fixtures: Fixtures) -> list[Subscription]:
-    return [
-        Subscription(w.id, org.id, w.url, list(w.events), w.secret, w.enabled, w.description)
-        for org in fixtures.orgs
-        for w in org.webhooks
-    ]
 
 
 def open_store(settings: Settings, fixtures: Fixtures) -> Store:
@@ -167,7 +154,7 @@ class _Shared:
                 self.delivery,
                 virtual,
                 self.ids,
-                fixture_subscriptions(store.fixtures),
+                store,
                 transport=self.webhook_transport,
             ),
             namespace=namespace,

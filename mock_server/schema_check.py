@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from connexion.json_schema import Draft4ResponseValidator
+from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator
 from jsonschema import Draft4Validator, ValidationError
 
 from .errors import ErrorFactory
@@ -97,13 +97,13 @@ class Compiled:
 
 
 def compile_schema(schema: dict[str, Any], *, response: bool = False) -> Compiled:
-    """Validators of a fully resolved schema: Draft 4 for requests, connexion's Draft 4 (with
-    `nullable`) for responses. Called once per schema when the operation table is built."""
+    """Validators of a fully resolved schema: connexion's Draft 4 with OpenAPI's `nullable` (for responses with
+    its format checker too). Called once per schema when the operation table is built."""
     if response:
         slow = Draft4ResponseValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
     else:
-        slow = Draft4Validator(schema)
-    return Compiled(schema, slow, _fast(schema, response))
+        slow = Draft4RequestValidator(schema)
+    return Compiled(schema, slow, _fast(schema))
 
 
 _SAFE_KEYWORDS = frozenset(
@@ -116,17 +116,17 @@ _SAFE_KEYWORDS = frozenset(
 _IGNORED_KEYWORDS = frozenset({"description", "example", "examples", "title", "default", "nullable", "components"})
 
 
-def _fast(schema: dict[str, Any], response: bool) -> Any:
+def _fast(schema: dict[str, Any]) -> Any:
     """A jsonschema-rs validator answering exactly like jsonschema for this schema, or None.
 
     Only schemas made of keywords whose Draft 4 meaning both engines share are compiled; `format`,
-    `$ref`, `writeOnly` and anything unknown keep the schema on jsonschema alone. For responses,
-    connexion lets `nullable: true` accept null in `type` and `enum`: the copy says so in Draft 4 terms.
+    `$ref`, `writeOnly` and anything unknown keep the schema on jsonschema alone. connexion lets
+    `nullable: true` accept null in `type` and `enum`: the copy says so in Draft 4 terms.
     """
     if jsonschema_rs is None:
         return None
     try:
-        converted = _convert(schema, response, top=True)
+        converted = _convert(schema, True, top=True)
     except _Unsupported:
         return None
     try:

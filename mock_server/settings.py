@@ -27,6 +27,8 @@ class Settings:
     retention_days: int | None = None
     # Seconds a request's body may take after its headers (None: x-limits.body_timeout_seconds).
     body_timeout: float | None = None
+    # Undocumented body fields and query parameters: a 422 extra_forbidden instead of ignored and reported.
+    strict_input: bool = False
 
     def to_env(self) -> dict[str, str]:
         data: dict[str, Any] = asdict(self)
@@ -48,4 +50,5 @@ class Settings:
             fast_lane=bool(data["fast_lane"]),
             retention_days=data["retention_days"],
             body_timeout=data["body_timeout"],
+            strict_input=bool(data.get("strict_input", False)),
         )

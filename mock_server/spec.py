@@ -175,6 +175,43 @@ def operation(doc: dict[str, Any], operation_id: str) -> Operation:
     raise KeyError(f"no operation {operation_id}")
 
 
+@dataclass(frozen=True)
+class AssessmentStatuses:
+    """The `x-lifecycle` of the AssessmentStatus schema: where an assessment starts, the statuses it works
+    through (in order) and the ones it finishes in."""
+
+    initial: str
+    working: tuple[str, ...]
+    finished: frozenset[str]
+
+
+def assessment_statuses(doc: dict[str, Any]) -> AssessmentStatuses:
+    lifecycle = schema(doc, "AssessmentStatus")["x-lifecycle"]
+    return AssessmentStatuses(
+        str(lifecycle["initial"]),
+        tuple(str(s) for s in lifecycle["working"]),
+        frozenset(str(s) for s in lifecycle["finished"]),
+    )
+
+
+def webhook_event_types(doc: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """`x-webhook-events`: every event type a subscription may name -> the fields of its `data`."""
+    events = doc["x-webhook-events"]["events"]
+    return {str(name): tuple(str(f) for f in entry["data"]) for name, entry in events.items()}
+
+
+def webhook_test_event(doc: dict[str, Any]) -> str:
+    """The event type of `POST /v1/webhooks/{webhook_id}/test` when none is given (never subscribable)."""
+    return str(doc["x-webhook-events"]["test_event"])
+
+
+def rejects_unknown_input(doc: dict[str, Any]) -> bool:
+    """`x-unknown-input`: True when the document rejects undocumented body fields and query parameters
+    (422 `extra_forbidden`), False when it ignores them (`ignored`, FastAPI's and pydantic's default)."""
+    ext = doc.get("x-unknown-input") or {}
+    return ext.get("body_fields") == "rejected" or ext.get("query_parameters") == "rejected"
+
+
 def import_required_fields(doc: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """Base object -> the fields its import records must carry (importRecords' `x-required-fields`)."""
     ext = operation(doc, "importRecords").raw["x-required-fields"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 # Events the mock raises for trigger bindings (the workflow-engine page's object events).
-TRIGGER_EVENTS = ("Vendor.Created", "Assessment.Created")
+TRIGGER_EVENTS = ("Vendor.Created", "Vendor.Updated", "Service.Created", "Service.Updated", "Assessment.Created")
 
 CONDITION_SCHEMA: dict[str, Any] = {
     "oneOf": [

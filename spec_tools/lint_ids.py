@@ -9,8 +9,9 @@ Exemptions of the ID-prefix rule (``id_prefixes``), decided here:
 * Only string fields (or arrays of strings) are checked: a numeric ``*_id`` is not a prefixed ID.
 * A generic prefix pattern such as ``^[a-z]+_[0-9a-f]{32}$`` is accepted for polymorphic references
   (a step artifact's ``id`` whose kind is given by ``artifact_type``).
-* A field marked ``x-external-id: true`` holds the caller's own identifier (e.g. ``external_id``), not a
-  Coverbase ID, and needs no prefix.
+* A field (or parameter) marked ``x-external-id: true`` holds the caller's own identifier (e.g.
+  ``external_id``), not a Coverbase ID, and needs no prefix, in responses and requests alike.
+* A pattern may name several prefixes (``^(cbvndr|cbsvc)_...``) for a field that holds one of several kinds.
 * On request fields and path parameters a prefix ``pattern`` is accepted instead of ``x-id-prefix``, so
   fields such as ``config_id`` that carry a pattern pass on either side.
 """
@@ -26,7 +27,8 @@ from spec_tools.finding import Finding
 from spec_tools.load import Document, escape_token, iter_operations, json_media, pointer
 
 ID_NAME = re.compile(r"^(id|.+_ids?)$")
-PREFIX_PATTERN = re.compile(r"^\^([a-z][a-z0-9]*|\[a-z\]\+)_")
+# One prefix, an alternation of prefixes (a field naming one of several kinds), or the generic `[a-z]+`.
+PREFIX_PATTERN = re.compile(r"^\^([a-z][a-z0-9]*|\(([a-z][a-z0-9]*\|)+[a-z][a-z0-9]*\)|\[a-z\]\+)_")
 CONTROL_PLANE_PREFIX = "/_mock/"
 
 
@@ -113,7 +115,7 @@ def _response_id_finding(doc: Document, where: str, name: str, prop: Any) -> Fin
 def _request_id_finding(doc: Document, where: str, name: str, prop: Any, kind: str) -> Finding | None:
     resolved = resolve(doc, prop)
     target = _string_like(doc, resolved) if ID_NAME.match(name) and isinstance(resolved, dict) else None
-    if target is None:
+    if target is None or resolved.get("x-external-id"):
         return None
     prefix = target.get("x-id-prefix") or resolved.get("x-id-prefix")
     if prefix is None:
@@ -147,7 +149,8 @@ def _parameter_id_findings(doc: Document, path: str, method: str, reported: set[
             if not isinstance(param, dict) or where in reported:
                 continue
             schema = resolve(doc, param.get("schema") or {})
-            merged = {**schema, **({"x-id-prefix": param["x-id-prefix"]} if "x-id-prefix" in param else {})}
+            marks = {key: param[key] for key in ("x-id-prefix", "x-external-id") if key in param}
+            merged = {**schema, **marks}
             finding = _request_id_finding(doc, where, str(param.get("name")), merged, f"{param.get('in')} parameter")
             if finding:
                 reported.add(where)

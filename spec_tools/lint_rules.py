@@ -37,7 +37,8 @@ from spec_tools.load import (
     resolve_ref,
 )
 
-ERROR_SCHEMAS = ("CodedError", "FreeFormError", "PlainError", "ValidationError")
+# CodedOrValidationError: a status answered with a coded error or the validation array (webhooks' 422).
+ERROR_SCHEMAS = ("CodedError", "FreeFormError", "PlainError", "ValidationError", "CodedOrValidationError")
 COMPONENT_KINDS = ("schemas", "parameters", "responses", "requestBodies", "headers", "examples")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from .. import expect
-from ..context import Context
+from ..context import NAME_PREFIX, Context
 from .registry import check
 from .strategies import SAFE_NAME
 
@@ -63,13 +63,24 @@ def _sample(ctx: Context, operation: str) -> tuple[str, str, Any]:
         "assessment_id": "cbqsrw_" + "0" * 32,
         "workflow_run_id": "cbwr_" + "0" * 32,
         "report_name": objects.import_report or MISSING_REPORT,
+        "vendor_id": objects.vendor_id,
+        "service_id": "cbsvc_" + "0" * 32,
+        "webhook_id": "cbwh_" + "0" * 32,
     }
     method = ctx.doc.method(operation)
     path = ctx.doc.path(operation, **values)
+    # Bodies a valid key would make succeed (or meet a documented 4xx): nothing is written without a key.
     bodies: dict[str, Any] = {
         "runWorkflow": {},
         "createAssessment": ctx.assessment_body(),
         "importRecords": {"data": [{}]},
+        "createVendor": ctx.vendor_body(),
+        "updateVendor": {},
+        "createVendorService": {"name": NAME_PREFIX + "service"},
+        "updateVendorService": {},
+        "createWebhook": {"url": "https://example.com/coverbase-contract", "events": [], "secret": "s" * 16},
+        "updateWebhook": {},
+        "testWebhook": {},
     }
     return method, path, bodies.get(operation)
 

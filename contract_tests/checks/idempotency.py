@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from .. import expect
 from ..client import Reply
-from ..context import Context
+from ..context import VENDOR_OPERATION, Context
 from ..outcome import ScriptCheck, Skip
 from .registry import check
 from .strategies import invalid_keys, run_inputs, valid_keys
@@ -30,17 +30,35 @@ KEY_FORMAT = "idempotency-key-format"
 
 
 def _endpoints(ctx: Context) -> list[str]:
-    return sorted(ctx.policy.operations)
+    return ctx.idempotent_operations()
 
 
 def _idempotent_and_reads(ctx: Context) -> Iterable[str]:
-    return [*ctx.policy.operations, "getWorkflowRun", "getAssessment", "listWorkflowRuns"]
+    reads = ["getWorkflowRun", "getAssessment", "listWorkflowRuns"]
+    return [*_endpoints(ctx), *reads, *(["getVendor", "listVendors"] if VENDOR_OPERATION in _endpoints(ctx) else [])]
 
 
-def _create(ctx: Context, operation: str, key: str | None, *, run_input: Any = None, body: Any = None) -> Reply:
+def create_idempotent(
+    ctx: Context, operation: str, key: str | None, *, run_input: Any = None, body: Any = None
+) -> Reply:
     if operation == "runWorkflow":
         return ctx.start_run(key=key, run_input=run_input)
+    if operation == VENDOR_OPERATION:
+        return ctx.create_vendor(body, key=key)
     return ctx.create_assessment(body, key=key)
+
+
+def idempotent_body(ctx: Context, operation: str, workflow: str) -> dict[str, Any]:
+    """A new request body of an idempotent create (a run's is its input, given separately)."""
+    return ctx.vendor_body() if operation == VENDOR_OPERATION else ctx.assessment_body(trigger_workflow=workflow)
+
+
+def effects(ctx: Context, operation: str, *, role: str = "primary") -> Reply:
+    """What an execution of `operation` adds to (a list whose `total` counts it): the workflow's runs, or this
+    run's vendors."""
+    if operation == VENDOR_OPERATION:
+        return ctx.vendors_of_this_run()
+    return ctx.runs_listed(role, workflow_name=ctx.env.objects.enabled_workflow)
 
 
 def _run_of(reply: Reply) -> str:
@@ -48,9 +66,15 @@ def _run_of(reply: Reply) -> str:
 
 
 def established(ctx: Context, operation: str, first: Reply, before: Reply, *, role: str = "primary") -> Reply:
-    """The premise of every property: the first request answered 201, started one run, and what it made exists."""
+    """The premise of every property: the first request answered 201, started one run (or made one vendor), and
+    what it made exists."""
     expect.premise_status(first, 201, f"a fresh {operation}")
-    after = ctx.runs_listed(role, workflow_name=ctx.env.objects.enabled_workflow)
+    after = effects(ctx, operation, role=role)
+    if operation == VENDOR_OPERATION:
+        expect.premise_delta(before, after, 1, "that the first createVendor made exactly one vendor", first)
+        vendor = ctx.client.request("GET", ctx.doc.path("getVendor", vendor_id=str(expect.get(first, "/id", str))))
+        expect.premise_status(vendor, 200, "that the created vendor is readable", first)
+        return after
     expect.premise_delta(before, after, 1, f"that the first {operation} started exactly one run", first)
     run = ctx.client.request("GET", ctx.doc.path("getWorkflowRun", workflow_run_id=_run_of(first)), key=role)
     expect.premise_status(run, 200, f"that the run the first {operation} started is readable", first)
@@ -70,14 +94,15 @@ def replay(ctx: Context) -> str:
         for operation in _endpoints(ctx):
             ctx.begin_example()
             key = ctx.unique("replay")
-            body = ctx.assessment_body(trigger_workflow=workflow)
-            before = ctx.runs_listed(workflow_name=workflow)
-            first = _create(ctx, operation, key, run_input=run_input, body=body)
+            body = idempotent_body(ctx, operation, workflow)
+            before = effects(ctx, operation)
+            first = create_idempotent(ctx, operation, key, run_input=run_input, body=body)
             after_first = established(ctx, operation, first, before)
-            again = _create(ctx, operation, key, run_input=run_input, body=body)
+            again = create_idempotent(ctx, operation, key, run_input=run_input, body=body)
             expect.same(first, again, f"a replay of {operation} returns the original status and body")
-            after = ctx.runs_listed(workflow_name=workflow)
-            expect.delta(after_first, after, 0, f"runs created by a replay of {operation} (list total)", first, again)
+            after = effects(ctx, operation)
+            made = "vendors" if operation == VENDOR_OPERATION else "runs"
+            expect.delta(after_first, after, 0, f"{made} created by a replay of {operation} (list total)", first, again)
 
     ctx.prove(prop, run_inputs())
     return f"{ctx.profile.examples} examples on each of {', '.join(_endpoints(ctx))}"
@@ -331,7 +356,7 @@ def _dispatch_run(reply: Reply) -> str:
     return message[start + 1 : end] if 0 <= start < end else ""
 
 
-@check("idempotency.invalid_keys", requires=lambda ctx: ctx.policy.operations)
+@check("idempotency.invalid_keys", requires=_endpoints)
 def invalid_keys_rejected(ctx: Context) -> str:
     """Invalid keys are rejected as documented and start nothing."""
     policy = ctx.policy
@@ -342,13 +367,13 @@ def invalid_keys_rejected(ctx: Context) -> str:
         kind, raw = invalid
         for operation in _endpoints(ctx):
             ctx.begin_example()
-            before = ctx.runs_listed(workflow_name=workflow)
+            before = effects(ctx, operation)
             headers: dict[str, str | bytes] = {policy.header: raw}
             if operation == "runWorkflow":
                 reply = ctx.client.request("POST", ctx.run_path(workflow), json_body={}, headers=headers)
             else:
-                body = ctx.assessment_body(trigger_workflow=workflow)
-                reply = ctx.client.request("POST", ctx.doc.path("createAssessment"), json_body=body, headers=headers)
+                body = idempotent_body(ctx, operation, workflow)
+                reply = ctx.client.request("POST", ctx.doc.path(operation), json_body=body, headers=headers)
             ctx.note_created(reply)
             label = f"{operation} with an invalid {policy.header} ({kind}: {raw[:40]!r})"
             if expect.status(reply, policy.invalid_status, label, decision=KEY_FORMAT):
@@ -367,9 +392,9 @@ def invalid_keys_rejected(ctx: Context) -> str:
                         reply,
                         decision=KEY_FORMAT,
                     )
-            after = ctx.runs_listed(workflow_name=workflow)
+            after = effects(ctx, operation)
             moved = expect.get(after, "/total", int) - expect.get(before, "/total", int)
-            expect.equal(moved, 0, f"runs started by {label}", before, reply, after, decision=KEY_FORMAT)
+            expect.equal(moved, 0, f"objects created by {label}", before, reply, after, decision=KEY_FORMAT)
 
     ctx.prove(prop, invalid_keys(policy))
     return f"empty, too long, inner whitespace and non-ASCII keys on {', '.join(_endpoints(ctx))}"

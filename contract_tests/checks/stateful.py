@@ -33,7 +33,7 @@ from ..generated import (
 from ..outcome import Finding, ScriptCheck
 from .registry import check
 
-EXTRA_STATEFUL_ROUNDS = 4  # more scenarios (other seeds) while a link of the document is still unwalked
+EXTRA_STATEFUL_ROUNDS = 10  # more scenarios (other seeds) while a link of the document is still unwalked
 STATEFUL_ROUND_BUDGET = 200  # requests a further round may need
 
 
@@ -86,9 +86,29 @@ def _root_preparers(ctx: Context) -> dict[str, Callable[[Any], None]]:
             ]
         }
 
+    def vendor(case: Any) -> None:
+        case.body = {"name": NAME_PREFIX + ctx.unique("stateful-vendor"), "external_id": ctx.unique("stateful-ext")}
+
+    def of_vendor(case: Any) -> None:
+        case.path_parameters = {**(case.path_parameters or {}), "vendor_id": objects.vendor_id}
+
+    def service(case: Any) -> None:
+        of_vendor(case)
+        case.body = {"name": NAME_PREFIX + ctx.unique("stateful-service")}
+
+    def webhook(case: Any) -> None:
+        assert objects.webhook_url is not None
+        events = sorted(ctx.doc.raw["x-webhook-events"]["events"])[:1]
+        case.body = {"url": objects.webhook_url, "events": events, "secret": "coverbase-contract-" + "s" * 16}
+        case.body["enabled"] = False  # never delivered to: the suite only walks the links
+
     preparers: dict[str, Callable[[Any], None]] = {"runWorkflow": run, "createAssessment": assessment}
     if mapping is not None and "name" in mapping and "external_id" in mapping:
         preparers["importRecords"] = imports
+    if objects.vendor_writes:
+        preparers.update(createVendor=vendor, createVendorService=service, refreshVendorFactSheet=of_vendor)
+    if objects.webhook_url is not None:
+        preparers["createWebhook"] = webhook
     return preparers
 
 
@@ -202,10 +222,16 @@ def stateful(ctx: Context) -> str:
             if exchange.status != 201 or not isinstance(reply.body, dict):
                 return
             targets = []
+            created_by = case.operation.definition.raw.get("operationId")
             if isinstance(reply.body.get("workflow_run_id"), str):
                 targets.append(ctx.doc.path("getWorkflowRun", workflow_run_id=reply.body["workflow_run_id"]))
-            if isinstance(reply.body.get("id"), str) and "vendor_id" in reply.body:
-                targets.append(ctx.doc.path("getAssessment", assessment_id=reply.body["id"]))
+            readers = {
+                "createAssessment": ("getAssessment", "assessment_id"),
+                "createVendor": ("getVendor", "vendor_id"),
+            }
+            if created_by in readers and isinstance(reply.body.get("id"), str):
+                reader, name = readers[created_by]
+                targets.append(ctx.doc.path(reader, **{name: reply.body["id"]}))
             for path in targets:
                 read = ctx.client.request("GET", path)
                 if read.status != 200 and not failures:

@@ -13,13 +13,14 @@ from .. import expect
 from ..client import Reply
 from ..context import Context
 from ..outcome import Skip
+from .idempotency import create_idempotent, effects, idempotent_body
 from .registry import check
 
 ATTEMPTS = 6  # a real second may tick between steps; such an attempt is inconclusive and retried
 BOUNDARY = "idempotency-window-boundary"
 
 
-@check("idempotency.window", requires=lambda ctx: [*ctx.policy.operations, "listWorkflowRuns"])
+@check("idempotency.window", requires=lambda ctx: [*ctx.idempotent_operations(), "listWorkflowRuns"])
 def window(ctx: Context) -> str:
     """Replay just before the window ends, new execution at its documented end."""
     clock = ctx.need_clock()
@@ -27,9 +28,8 @@ def window(ctx: Context) -> str:
     workflow = ctx.env.objects.enabled_workflow
 
     def create(operation: str, key: str) -> Reply:
-        if operation == "runWorkflow":
-            return ctx.start_run(key=key)
-        return ctx.create_assessment(ctx.assessment_body(trigger_workflow=workflow), key=key)
+        # A vendor's body is new each time (its external_id must be): inside the window the key replays anyway.
+        return create_idempotent(ctx, operation, key, body=idempotent_body(ctx, operation, workflow))
 
     def attempt(operation: str) -> bool:
         """One try at pinning the boundary; False when a real second ticked in between (inconclusive)."""
@@ -42,28 +42,28 @@ def window(ctx: Context) -> str:
         expect.premise_status(first, 201, f"a fresh {operation}")
         if clock.set(t0 + policy.last_replay_offset) != t0 + policy.last_replay_offset:
             return False
-        before = ctx.runs_listed(workflow_name=workflow)
+        before = effects(ctx, operation)
         late = create(operation, key)
         if clock.now() != t0 + policy.last_replay_offset:
             return False
         expect.same(
             first, late, f"{operation} replayed at first use + {policy.last_replay_offset}s (inside the window)"
         )
-        after = ctx.runs_listed(workflow_name=workflow)
+        after = effects(ctx, operation)
         expect.delta(
-            before, after, 0, f"runs created by a replay at first use + {policy.last_replay_offset}s", first, late
+            before, after, 0, f"objects created by a replay at first use + {policy.last_replay_offset}s", first, late
         )
         # Any moment at or after the end is outside the window; the real clock may already be past it.
         clock.set(max(t0 + policy.first_expired_offset, clock.now()))
         fresh = create(operation, key)
         at = f"first use + {policy.first_expired_offset}s (the window is over)"
         if expect.status(fresh, 201, f"{operation} with the same key at {at}", decision=BOUNDARY):
-            pointer = "/workflow_run_id" if operation == "runWorkflow" else "/id"
+            pointer = "/workflow_run_id" if operation == "runWorkflow" else "/id"  # an assessment's or vendor's
             expect.differs(first, fresh, pointer, f"at {at} the key still replayed", late, decision=BOUNDARY)
         return True
 
     def prop(_: int) -> None:
-        for operation in sorted(policy.operations):
+        for operation in ctx.idempotent_operations():
             if not any(attempt(operation) for _ in range(ATTEMPTS)):
                 raise Skip("the target's clock kept ticking between steps; the window boundary could not be pinned")
 

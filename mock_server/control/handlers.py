@@ -7,12 +7,14 @@ from typing import Any
 from .. import __version__, spec
 from ..api.call import Call
 from ..clock import ClockWouldGoBackwards
+from ..engine import publish_status_changes
 from ..errors import ErrorFactory
 from ..execution import Outcome
 from ..fixtures import Fixtures
 from ..namespaces import NamespaceError, NamespaceLimit, Worlds
+from ..records import DeliveryRecord
 from ..runtime import Runtime
-from ..webhooks import WebhookDispatcher, is_loopback_url
+from ..webhooks import WebhookDispatcher
 
 
 def _clock(rt: Runtime) -> dict[str, int]:
@@ -48,6 +50,7 @@ def set_clock(call: Call, body: dict[str, Any]) -> Outcome:
     except ClockWouldGoBackwards as exc:
         field = "advance_seconds" if "advance_seconds" in body else "set"
         raise ErrorFactory.validation([ErrorFactory.validation_item(["body", field], str(exc), "value_error")]) from exc
+    publish_status_changes(rt)  # the status changes the jump passed are events now, their deliveries queued
     return 200, _clock(rt)
 
 
@@ -212,42 +215,52 @@ def _webhooks(rt: Runtime) -> WebhookDispatcher:
     return rt.webhooks
 
 
-def list_webhooks(call: Call) -> Outcome:
-    hooks = _webhooks(call.rt).state.subscriptions.values()
-    return 200, {"data": [h.public() for h in hooks]}
+def list_mock_webhooks(call: Call) -> Outcome:
+    """Every organization's subscriptions (made with POST /v1/webhooks or in the fixtures), archived ones too."""
+    return 200, {
+        "data": [
+            {
+                "id": hook.id,
+                "org_id": hook.org_id,
+                "url": hook.url,
+                "events": list(hook.events),
+                "enabled": hook.enabled,
+                "description": hook.description,
+                "archived": hook.archived_at is not None,
+            }
+            for hook in call.rt.store.webhooks()
+        ]
+    }
 
 
-def register_webhook(call: Call, body: dict[str, Any]) -> Outcome:
-    rt = call.rt
-    org_ids = [org.id for org in rt.fixtures.orgs]
-    org_id = body.get("org_id", org_ids[0])
-    if org_id not in org_ids:
-        raise _invalid(["body", "org_id"], f"No organization {org_id!r} in the fixtures", "value_error")
-    if not is_loopback_url(body["url"]):
-        raise _invalid(
-            ["body", "url"], "The mock delivers only to loopback URLs (127.0.0.0/8, ::1, localhost)", "value_error"
-        )
-    hook = _webhooks(rt).subscribe(org_id, body["url"], body["events"], body["secret"], body.get("description"))
-    return 201, hook.public()
+def _attempt(attempt: DeliveryRecord) -> dict[str, Any]:
+    return {
+        "id": attempt.id,
+        "webhook_id": attempt.webhook_id,
+        "org_id": attempt.org_id,
+        "event_id": attempt.event_id,
+        "event_type": attempt.event_type,
+        "attempt": attempt.attempt,
+        "payload": attempt.payload,
+        "status": attempt.status,
+        "response_status": attempt.response_status,
+        "response_time_ms": attempt.response_time_ms,
+        "error": attempt.error,
+        "attempted_at": attempt.attempted_at,
+        "due_at": attempt.due_at,
+        "created_at": attempt.created_at,
+    }
 
 
-def delete_webhook(call: Call, webhook_id: str) -> Outcome:
-    rt = call.rt
-    if not _webhooks(rt).unsubscribe(webhook_id):
-        raise rt.errors.not_found_route()
-    return 204, None
-
-
-def list_webhook_deliveries(call: Call, webhook_id: str | None = None, event_type: str | None = None) -> Outcome:
+def list_mock_webhook_deliveries(call: Call, webhook_id: str | None = None, event_type: str | None = None) -> Outcome:
     attempts = [
-        a.public()
-        for a in _webhooks(call.rt).deliveries()
-        if webhook_id in (None, a.webhook_id) and event_type in (None, a.event_type)
+        _attempt(a) for a in call.rt.store.deliveries(webhook_id=webhook_id) if event_type in (None, a.event_type)
     ]
     return 200, {"data": attempts, "total": len(attempts)}
 
 
 async def deliver_webhooks(call: Call) -> Outcome:
+    publish_status_changes(call.rt)
     return 200, {"attempted": await _webhooks(call.rt).deliver_due()}
 
 

@@ -15,7 +15,7 @@ from ..api.call import Call
 from ..auth import authenticate
 from ..errors import ApiError
 from . import responses
-from .scope import ORG, body, rehearsal, route, runtime
+from .scope import ORG, body, note_ignored, rehearsal, route, runtime
 
 
 class FastLane:
@@ -39,6 +39,7 @@ class FastLane:
         except ApiError:
             await self.app(scope, receive, send)
             return
+        note_ignored(scope, args.ignored)
         call = Call(rt, org_id, scope["method"], scope["path"], rehearsal(scope))
         status, payload = await op.execute(call, args)
         await responses.success(status, payload)(scope, receive, send)

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..auth import bearer_token, mask_key
 from ..redaction import Redactor
 from ..store.integrity import is_storage_failure
-from .scope import REHEARSAL, org_id, runtime
+from .scope import REHEARSAL, ignored_input, org_id, runtime
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -113,4 +113,5 @@ class Journal:
             "status": status,
             "org_id": org_id(scope) or (rt.keys.org_for(token) if token else None),
             "rehearsal": slot.label() if slot is not None else None,
+            "ignored": [scrub(name) for name in ignored_input(scope)],
         }

@@ -19,6 +19,7 @@ ARGS = "coverbase.args"
 REHEARSAL = "coverbase.rehearsal"
 ORG = "coverbase.org"
 REJECTION = "coverbase.rejection"  # why the error boundary rejected the request, for the request log
+IGNORED = "coverbase.ignored"  # a list the ignored-input layer puts in the scope; the lanes fill it
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,20 @@ def rehearsal(scope: Scope) -> RehearsalSlot | None:
 def rejection(scope: Scope) -> str | None:
     found: str | None = scope.get(REJECTION)
     return found
+
+
+def ignored_input(scope: Scope) -> tuple[str, ...]:
+    """The undocumented inputs the validated request sent (empty before validation, or when none)."""
+    holder: list[str] | None = scope.get(IGNORED)
+    return tuple(holder) if holder else ()
+
+
+def note_ignored(scope: Scope, ignored: tuple[str, ...]) -> None:
+    """What validation ignored, for the layers outside (connexion hands its validators a copy of the scope,
+    so the list object itself carries it out)."""
+    holder: list[str] | None = scope.get(IGNORED)
+    if holder is not None:
+        holder[:] = ignored
 
 
 def org_id(scope: Scope) -> str | None:

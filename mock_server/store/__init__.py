@@ -17,11 +17,14 @@ from ..fixtures import Fixtures
 from ..namespace_catalog import NamespaceCatalog
 from ..records import (
     AssessmentRecord,
+    DeliveryRecord,
     IdempotencyRecord,
     IdempotencyScope,
     Rehearsal,
     RunRecord,
+    ServiceRecord,
     VendorRecord,
+    WebhookRecord,
     dumps,
 )
 
@@ -35,13 +38,19 @@ __all__ = [
     "JOURNAL_LIMIT",
     "AssessmentRecord",
     "ClaimResult",
+    "DeliveryRecord",
     "IdempotencyRecord",
     "IdempotencyScope",
     "RunRecord",
+    "ServiceRecord",
     "Store",
     "VendorRecord",
+    "WebhookRecord",
     "seed",
 ]
+
+# A vendor without an external_id (one made through POST /v1/vendors) is stored with this in the lookup column.
+NO_EXTERNAL_ID = ""
 
 
 class Store(Protocol):
@@ -77,6 +86,12 @@ class Store(Protocol):
 
     def put_assessment(self, record: AssessmentRecord) -> None: ...
 
+    def assessment_by_external_id(self, org_id: str, external_id: str) -> AssessmentRecord | None: ...
+
+    def assessments_with_events_due(self, now: int, limit: int) -> list[AssessmentRecord]:
+        """Assessments of every org whose `next_event_at` is at or before `now`, earliest first (then by ID)."""
+        ...
+
     def get_run(self, org_id: str, run_id: str) -> RunRecord | None: ...
 
     def put_run(self, record: RunRecord) -> None:
@@ -99,6 +114,54 @@ class Store(Protocol):
     def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None: ...
 
     def put_vendor(self, record: VendorRecord) -> None: ...
+
+    def vendors_newest_first(self, org_id: str) -> list[VendorRecord]:
+        """Every vendor of the org, newest first (`created_at`, then `sequence`)."""
+        ...
+
+    def put_service(self, record: ServiceRecord) -> None: ...
+
+    def get_service(self, org_id: str, service_id: str) -> ServiceRecord | None: ...
+
+    def service_by_external_id(self, org_id: str, external_id: str) -> ServiceRecord | None: ...
+
+    def services_of(self, org_id: str, vendor_id: str) -> list[ServiceRecord]:
+        """The vendor's services in creation order (`sequence`)."""
+        ...
+
+    def put_webhook(self, record: WebhookRecord) -> None: ...
+
+    def get_webhook(self, org_id: str, webhook_id: str) -> WebhookRecord | None: ...
+
+    def webhooks(self, org_id: str | None = None) -> list[WebhookRecord]:
+        """Subscriptions of one org (None: of every org), archived ones included, in creation order."""
+        ...
+
+    def add_delivery(self, record: DeliveryRecord) -> None:
+        """Queue one delivery attempt (status `pending`)."""
+        ...
+
+    def deliveries(self, org_id: str | None = None, webhook_id: str | None = None) -> list[DeliveryRecord]:
+        """Delivery attempts (of one org, of one subscription), oldest first (`sequence`)."""
+        ...
+
+    def claim_due_deliveries(
+        self, due_by: int, claimer: str, held_until: int, stale_before: int, limit: int
+    ) -> list[DeliveryRecord]:
+        """Atomically take up to `limit` attempts for `claimer`: pending ones due at or before `due_by` (virtual
+        time), and ones whose claim lapsed (`lease_until` before `stale_before`: their worker died), earliest due
+        first. They become `sending`, claimed by `claimer` until `held_until` (lease times are real seconds).
+        Several workers sharing the state never claim one attempt twice while its claim holds."""
+        ...
+
+    def purge_deliveries(self, created_before: int) -> int:
+        """Delete the finished attempts created before `created_before` (retention); returns how many."""
+        ...
+
+    def finish_delivery(self, record: DeliveryRecord, retry: DeliveryRecord | None) -> bool:
+        """Atomically store the outcome of a claimed attempt (`record`, still naming its claimer) and queue
+        `retry`; nothing is written (False) if the claim was lost to another worker in the meantime."""
+        ...
 
     def idempotency_get(self, scope: IdempotencyScope) -> IdempotencyRecord | None:
         """The stored outcome for the key (pending claims are not outcomes)."""
@@ -163,7 +226,47 @@ class Database(Protocol):
 
 
 def seed(store: Store) -> None:
-    """Load the fixtures' seed assessments and runs into an empty store."""
+    """Load the fixtures' vendors, services, webhook subscriptions, seed assessments and runs into an empty store."""
+    for org in store.fixtures.orgs:
+        for vendor in org.vendors.values():
+            store.put_vendor(
+                VendorRecord(
+                    org.id,
+                    vendor.id,
+                    vendor.external_id,
+                    dumps(vendor.attributes),
+                    vendor.created_at,
+                    vendor.created_at,
+                    store.next_sequence(),
+                )
+            )
+            for service in vendor.services:
+                store.put_service(
+                    ServiceRecord(
+                        org.id,
+                        vendor.id,
+                        service.id,
+                        service.external_id,
+                        dumps(service.attributes),
+                        service.created_at,
+                        service.created_at,
+                        store.next_sequence(),
+                    )
+                )
+        for hook in org.webhooks:
+            store.put_webhook(
+                WebhookRecord(
+                    org.id,
+                    hook.id,
+                    hook.url,
+                    hook.events,
+                    hook.secret,
+                    hook.description,
+                    hook.enabled,
+                    hook.created_at,
+                    store.next_sequence(),
+                )
+            )
     for org in store.fixtures.orgs:
         for item in org.assessments:
             fields = {k: copy.deepcopy(v) for k, v in item.items() if k != "custom_fields"}

@@ -30,6 +30,10 @@ JSON_COLUMNS = (
     ("assessments", "data"),
     ("runs", "data"),
     ("vendors", "data"),
+    ("services", "data"),
+    ("webhooks", "data"),
+    ("deliveries", "data"),
+    ("rehearsals", "data"),
     ("journal", "entry"),
     ("idempotency", "body"),
 )

@@ -15,21 +15,48 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ..fixtures import Fixtures
-from ..records import AssessmentRecord, IdempotencyRecord, IdempotencyScope, Rehearsal, RunRecord, VendorRecord
+from ..records import (
+    PENDING,
+    SENDING,
+    AssessmentRecord,
+    DeliveryRecord,
+    IdempotencyRecord,
+    IdempotencyScope,
+    Rehearsal,
+    RunRecord,
+    ServiceRecord,
+    VendorRecord,
+    WebhookRecord,
+)
 from . import JOURNAL_LIMIT, ClaimResult, seed
 
 
 class _OrgState:
-    __slots__ = ("assessments", "run_order", "runs", "runs_by_assessment", "vendors", "vendors_by_external_id")
+    __slots__ = (
+        "assessments",
+        "assessments_by_external_id",
+        "run_order",
+        "runs",
+        "runs_by_assessment",
+        "services",
+        "services_by_external_id",
+        "vendors",
+        "vendors_by_external_id",
+        "webhooks",
+    )
 
     def __init__(self) -> None:
         self.assessments: dict[str, AssessmentRecord] = {}
+        self.assessments_by_external_id: dict[str, str] = {}
         self.runs: dict[str, RunRecord] = {}
         # Sorted ascending by (started_at, sequence): newest-first listing is a reverse walk.
         self.run_order: list[tuple[int, int, str]] = []
         self.runs_by_assessment: dict[str, list[str]] = {}
         self.vendors: dict[str, VendorRecord] = {}
         self.vendors_by_external_id: dict[str, str] = {}
+        self.services: dict[str, ServiceRecord] = {}
+        self.services_by_external_id: dict[str, str] = {}
+        self.webhooks: dict[str, WebhookRecord] = {}
 
 
 class MemoryStore:
@@ -42,6 +69,10 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._undo: list[Callable[[], None]] | None = None
         self._orgs: dict[str, _OrgState] = {}
+        # Assessments with a status change to publish: (org, ID) -> next_event_at.
+        self._events_due: dict[tuple[str, str], int] = {}
+        self._deliveries: dict[str, DeliveryRecord] = {}  # in insertion (sequence) order
+        self._open_deliveries: dict[str, None] = {}  # IDs of pending or claimed attempts
         self._idempotency: dict[IdempotencyScope, IdempotencyRecord] = {}
         self._pending: dict[IdempotencyScope, int] = {}
         self._clock_offset = 0
@@ -52,6 +83,9 @@ class MemoryStore:
 
     def close(self) -> None:
         self._orgs = {}
+        self._events_due = {}
+        self._deliveries = {}
+        self._open_deliveries = {}
         self._idempotency.clear()
         self._pending.clear()
         self._journal.clear()
@@ -62,6 +96,9 @@ class MemoryStore:
     def reset(self) -> None:
         with self._lock:
             self._orgs = {org.id: _OrgState() for org in self.fixtures.orgs}
+            self._events_due = {}
+            self._deliveries = {}
+            self._open_deliveries = {}
             self._idempotency.clear()
             self._pending.clear()
             self._journal.clear()
@@ -114,7 +151,25 @@ class MemoryStore:
 
     def put_assessment(self, record: AssessmentRecord) -> None:
         with self._lock:
-            self._set(self._orgs[record.org_id].assessments, record.id, record)
+            state = self._orgs[record.org_id]
+            self._set(state.assessments, record.id, record)
+            if record.external_id is not None:
+                self._set(state.assessments_by_external_id, record.external_id, record.id)
+            key = (record.org_id, record.id)
+            if record.next_event_at is None:
+                self._delete(self._events_due, key)
+            else:
+                self._set(self._events_due, key, record.next_event_at)
+
+    def assessment_by_external_id(self, org_id: str, external_id: str) -> AssessmentRecord | None:
+        state = self._orgs.get(org_id)
+        found = state.assessments_by_external_id.get(external_id) if state else None
+        return state.assessments[found] if state is not None and found is not None else None
+
+    def assessments_with_events_due(self, now: int, limit: int) -> list[AssessmentRecord]:
+        with self._lock:
+            due = sorted((at, key) for key, at in self._events_due.items() if at <= now)[:limit]
+            return [self._orgs[org_id].assessments[assessment_id] for _, (org_id, assessment_id) in due]
 
     def get_run(self, org_id: str, run_id: str) -> RunRecord | None:
         state = self._orgs.get(org_id)
@@ -189,7 +244,105 @@ class MemoryStore:
         with self._lock:
             state = self._orgs[record.org_id]
             self._set(state.vendors, record.id, record)
-            self._set(state.vendors_by_external_id, record.external_id, record.id)
+            if record.external_id:
+                self._set(state.vendors_by_external_id, record.external_id, record.id)
+
+    def vendors_newest_first(self, org_id: str) -> list[VendorRecord]:
+        state = self._orgs.get(org_id)
+        vendors = list(state.vendors.values()) if state else []
+        return sorted(vendors, key=lambda v: (v.created_at, v.sequence), reverse=True)
+
+    def put_service(self, record: ServiceRecord) -> None:
+        with self._lock:
+            state = self._orgs[record.org_id]
+            self._set(state.services, record.id, record)
+            if record.external_id is not None:
+                self._set(state.services_by_external_id, record.external_id, record.id)
+
+    def get_service(self, org_id: str, service_id: str) -> ServiceRecord | None:
+        state = self._orgs.get(org_id)
+        return state.services.get(service_id) if state else None
+
+    def service_by_external_id(self, org_id: str, external_id: str) -> ServiceRecord | None:
+        state = self._orgs.get(org_id)
+        found = state.services_by_external_id.get(external_id) if state else None
+        return state.services[found] if state is not None and found is not None else None
+
+    def services_of(self, org_id: str, vendor_id: str) -> list[ServiceRecord]:
+        state = self._orgs.get(org_id)
+        services = [s for s in state.services.values() if s.vendor_id == vendor_id] if state else []
+        return sorted(services, key=lambda s: s.sequence)
+
+    def put_webhook(self, record: WebhookRecord) -> None:
+        with self._lock:
+            self._set(self._orgs[record.org_id].webhooks, record.id, record)
+
+    def get_webhook(self, org_id: str, webhook_id: str) -> WebhookRecord | None:
+        state = self._orgs.get(org_id)
+        return state.webhooks.get(webhook_id) if state else None
+
+    def webhooks(self, org_id: str | None = None) -> list[WebhookRecord]:
+        states = [self._orgs[org_id]] if org_id in self._orgs else [] if org_id is not None else self._orgs.values()
+        return sorted((w for state in states for w in state.webhooks.values()), key=lambda w: w.sequence)
+
+    def add_delivery(self, record: DeliveryRecord) -> None:
+        with self._lock:
+            self._set(self._deliveries, record.id, record)
+            if record.status in (PENDING, SENDING):
+                self._set(self._open_deliveries, record.id, None)
+
+    def deliveries(self, org_id: str | None = None, webhook_id: str | None = None) -> list[DeliveryRecord]:
+        with self._lock:
+            return sorted(
+                (
+                    d
+                    for d in self._deliveries.values()
+                    if org_id in (None, d.org_id) and webhook_id in (None, d.webhook_id)
+                ),
+                key=lambda d: d.sequence,
+            )
+
+    def claim_due_deliveries(
+        self, due_by: int, claimer: str, held_until: int, stale_before: int, limit: int
+    ) -> list[DeliveryRecord]:
+        with self._lock:
+            ready = []
+            for delivery_id in self._open_deliveries:
+                found = self._deliveries[delivery_id]
+                pending = found.status == PENDING and found.due_at <= due_by
+                lapsed = found.status == SENDING and (found.lease_until or 0) < stale_before
+                if pending or lapsed:
+                    ready.append(found)
+            ready.sort(key=lambda d: (d.due_at, d.sequence))
+            claimed = []
+            for found in ready[:limit]:
+                taken = dataclasses.replace(found, status=SENDING, claimed_by=claimer, lease_until=held_until)
+                self._set(self._deliveries, found.id, taken)
+                claimed.append(taken)
+            return claimed
+
+    def purge_deliveries(self, created_before: int) -> int:
+        with self._lock:
+            old = [
+                d.id
+                for d in self._deliveries.values()
+                if d.created_at < created_before and d.status not in (PENDING, SENDING)
+            ]
+            for delivery_id in old:
+                self._delete(self._deliveries, delivery_id)
+            return len(old)
+
+    def finish_delivery(self, record: DeliveryRecord, retry: DeliveryRecord | None) -> bool:
+        with self._lock:
+            current = self._deliveries.get(record.id)
+            if current is None or current.status != SENDING or current.claimed_by != record.claimed_by:
+                return False
+            self._set(self._deliveries, record.id, record)
+            if record.status not in (PENDING, SENDING):
+                self._delete(self._open_deliveries, record.id)
+            if retry is not None:
+                self.add_delivery(retry)
+            return True
 
     def idempotency_get(self, scope: IdempotencyScope) -> IdempotencyRecord | None:
         return self._idempotency.get(scope)

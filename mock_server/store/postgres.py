@@ -39,20 +39,28 @@ from psycopg_pool import ConnectionPool
 from ..fixtures import Fixtures
 from ..namespace_catalog import NamespaceRecord, key_digest
 from ..records import (
+    PENDING,
+    SENDING,
     AssessmentRecord,
+    DeliveryRecord,
     IdempotencyRecord,
     IdempotencyScope,
     Rehearsal,
     RunRecord,
+    ServiceRecord,
     VendorRecord,
+    WebhookRecord,
     assessment_from_json,
+    delivery_from_json,
     dumps,
     record_to_json,
     rehearsal_from_json,
     run_from_json,
+    service_from_json,
     vendor_from_json,
+    webhook_from_json,
 )
-from . import JOURNAL_LIMIT, ClaimResult, seed
+from . import JOURNAL_LIMIT, NO_EXTERNAL_ID, ClaimResult, seed
 
 URL_SCHEMES = ("postgresql", "postgres")
 # A replica serves requests on one event-loop thread and never awaits inside a transaction, so it uses one
@@ -97,6 +105,25 @@ CREATE TABLE IF NOT EXISTS vendors (
     ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, external_id TEXT NOT NULL, data TEXT NOT NULL,
     written BIGINT NOT NULL DEFAULT nextval('write_order'), PRIMARY KEY (ns, org_id, id));
 CREATE INDEX IF NOT EXISTS vendors_external ON vendors (ns, org_id, external_id, written);
+CREATE TABLE IF NOT EXISTS assessment_index (
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, external_id TEXT, next_event_at BIGINT,
+    PRIMARY KEY (ns, org_id, id));
+CREATE INDEX IF NOT EXISTS assessment_events ON assessment_index (ns, next_event_at);
+CREATE INDEX IF NOT EXISTS assessment_external ON assessment_index (ns, org_id, external_id);
+CREATE TABLE IF NOT EXISTS services (
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, vendor_id TEXT NOT NULL, id TEXT NOT NULL, external_id TEXT,
+    sequence BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (ns, org_id, id));
+CREATE INDEX IF NOT EXISTS services_vendor ON services (ns, org_id, vendor_id, sequence);
+CREATE INDEX IF NOT EXISTS services_external ON services (ns, org_id, external_id);
+CREATE TABLE IF NOT EXISTS webhooks (
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, sequence BIGINT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (ns, org_id, id));
+CREATE TABLE IF NOT EXISTS deliveries (
+    ns TEXT NOT NULL, id TEXT NOT NULL, org_id TEXT NOT NULL, webhook_id TEXT NOT NULL, sequence BIGINT NOT NULL,
+    status TEXT NOT NULL, due_at BIGINT NOT NULL, claimed_by TEXT, lease_until BIGINT, created_at BIGINT NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (ns, id));
+CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries (ns, status, due_at);
+CREATE INDEX IF NOT EXISTS deliveries_hook ON deliveries (ns, org_id, webhook_id, sequence);
 CREATE TABLE IF NOT EXISTS rehearsals (
     seq BIGSERIAL PRIMARY KEY, ns TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL, remaining INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS rehearsals_ns ON rehearsals (ns, seq);
@@ -106,7 +133,19 @@ CREATE TABLE IF NOT EXISTS namespaces (
 CREATE TABLE IF NOT EXISTS namespace_keys (digest TEXT PRIMARY KEY, ns TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS namespace_keys_ns ON namespace_keys (ns)
 """
-TABLES = ("meta", "assessments", "runs", "idempotency", "journal", "vendors", "rehearsals")
+TABLES = (
+    "meta",
+    "assessments",
+    "assessment_index",
+    "runs",
+    "idempotency",
+    "journal",
+    "vendors",
+    "services",
+    "webhooks",
+    "deliveries",
+    "rehearsals",
+)
 SCOPE_WHERE = "ns = %s AND org_id = %s AND method = %s AND path = %s AND key = %s"
 
 
@@ -401,11 +440,18 @@ class PostgresStore:
         return None if row is None else assessment_from_json(row[0])
 
     def put_assessment(self, record: AssessmentRecord) -> None:
-        self._db.write(
-            "INSERT INTO assessments (ns, org_id, id, created_at, seed, data) VALUES (%s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (ns, org_id, id) DO UPDATE SET data = EXCLUDED.data",
-            (self.namespace, record.org_id, record.id, record.created_at, record.seed, record_to_json(record)),
-        )
+        with self.transaction():
+            self._db.write(
+                "INSERT INTO assessments (ns, org_id, id, created_at, seed, data) VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (ns, org_id, id) DO UPDATE SET data = EXCLUDED.data",
+                (self.namespace, record.org_id, record.id, record.created_at, record.seed, record_to_json(record)),
+            )
+            self._db.write(
+                "INSERT INTO assessment_index (ns, org_id, id, external_id, next_event_at) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (ns, org_id, id) DO UPDATE SET external_id = EXCLUDED.external_id,"
+                " next_event_at = EXCLUDED.next_event_at",
+                (self.namespace, record.org_id, record.id, record.external_id, record.next_event_at),
+            )
 
     def get_run(self, org_id: str, run_id: str) -> RunRecord | None:
         row = self._db.one(
@@ -435,6 +481,11 @@ class PostgresStore:
         with self.transaction():
             runs = self._db.write(
                 "DELETE FROM runs WHERE ns = %s AND NOT seed AND started_at < %s", (self.namespace, cutoff)
+            )
+            self._db.write(
+                "DELETE FROM assessment_index WHERE ns = %s AND id IN"
+                " (SELECT id FROM assessments WHERE ns = %s AND NOT seed AND created_at < %s)",
+                (self.namespace, self.namespace, cutoff),
             )
             assessments = self._db.write(
                 "DELETE FROM assessments WHERE ns = %s AND NOT seed AND created_at < %s", (self.namespace, cutoff)
@@ -479,6 +530,8 @@ class PostgresStore:
         return None if row is None else vendor_from_json(row[0])
 
     def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None:
+        if external_id == NO_EXTERNAL_ID:
+            return None
         row = self._db.one(
             "SELECT data FROM vendors WHERE ns = %s AND org_id = %s AND external_id = %s ORDER BY written DESC LIMIT 1",
             (self.namespace, org_id, external_id),
@@ -490,8 +543,171 @@ class PostgresStore:
             "INSERT INTO vendors (ns, org_id, id, external_id, data) VALUES (%s, %s, %s, %s, %s)"
             " ON CONFLICT (ns, org_id, id) DO UPDATE SET external_id = EXCLUDED.external_id, data = EXCLUDED.data,"
             " written = nextval('write_order')",
-            (self.namespace, record.org_id, record.id, record.external_id, record_to_json(record)),
+            (
+                self.namespace,
+                record.org_id,
+                record.id,
+                record.external_id if record.external_id is not None else NO_EXTERNAL_ID,
+                record_to_json(record),
+            ),
         )
+
+    def assessment_by_external_id(self, org_id: str, external_id: str) -> AssessmentRecord | None:
+        row = self._db.one(
+            "SELECT a.data FROM assessment_index i JOIN assessments a ON a.ns = i.ns AND a.org_id = i.org_id"
+            " AND a.id = i.id WHERE i.ns = %s AND i.org_id = %s AND i.external_id = %s",
+            (self.namespace, org_id, external_id),
+        )
+        return None if row is None else assessment_from_json(row[0])
+
+    def assessments_with_events_due(self, now: int, limit: int) -> list[AssessmentRecord]:
+        rows = self._db.all(
+            "SELECT a.data FROM assessment_index i JOIN assessments a ON a.ns = i.ns AND a.org_id = i.org_id"
+            " AND a.id = i.id WHERE i.ns = %s AND i.next_event_at IS NOT NULL AND i.next_event_at <= %s"
+            # Replicas publishing at once each take other assessments (see publish_status_changes): a change is
+            # published once.
+            " ORDER BY i.next_event_at, i.org_id, i.id LIMIT %s FOR UPDATE OF i SKIP LOCKED",
+            (self.namespace, now, limit),
+        )
+        return [assessment_from_json(data) for (data,) in rows]
+
+    def vendors_newest_first(self, org_id: str) -> list[VendorRecord]:
+        rows = self._db.all("SELECT data FROM vendors WHERE ns = %s AND org_id = %s", (self.namespace, org_id))
+        vendors = [vendor_from_json(data) for (data,) in rows]
+        return sorted(vendors, key=lambda v: (v.created_at, v.sequence), reverse=True)
+
+    def put_service(self, record: ServiceRecord) -> None:
+        self._db.write(
+            "INSERT INTO services (ns, org_id, vendor_id, id, external_id, sequence, data)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (ns, org_id, id) DO UPDATE SET"
+            " vendor_id = EXCLUDED.vendor_id, external_id = EXCLUDED.external_id, sequence = EXCLUDED.sequence,"
+            " data = EXCLUDED.data",
+            (
+                self.namespace,
+                record.org_id,
+                record.vendor_id,
+                record.id,
+                record.external_id,
+                record.sequence,
+                record_to_json(record),
+            ),
+        )
+
+    def get_service(self, org_id: str, service_id: str) -> ServiceRecord | None:
+        row = self._db.one(
+            "SELECT data FROM services WHERE ns = %s AND org_id = %s AND id = %s", (self.namespace, org_id, service_id)
+        )
+        return None if row is None else service_from_json(row[0])
+
+    def service_by_external_id(self, org_id: str, external_id: str) -> ServiceRecord | None:
+        row = self._db.one(
+            "SELECT data FROM services WHERE ns = %s AND org_id = %s AND external_id = %s"
+            " ORDER BY sequence DESC LIMIT 1",
+            (self.namespace, org_id, external_id),
+        )
+        return None if row is None else service_from_json(row[0])
+
+    def services_of(self, org_id: str, vendor_id: str) -> list[ServiceRecord]:
+        rows = self._db.all(
+            "SELECT data FROM services WHERE ns = %s AND org_id = %s AND vendor_id = %s ORDER BY sequence",
+            (self.namespace, org_id, vendor_id),
+        )
+        return [service_from_json(data) for (data,) in rows]
+
+    def put_webhook(self, record: WebhookRecord) -> None:
+        self._db.write(
+            "INSERT INTO webhooks (ns, org_id, id, sequence, data) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (ns, org_id, id) DO UPDATE SET sequence = EXCLUDED.sequence, data = EXCLUDED.data",
+            (self.namespace, record.org_id, record.id, record.sequence, record_to_json(record)),
+        )
+
+    def get_webhook(self, org_id: str, webhook_id: str) -> WebhookRecord | None:
+        row = self._db.one(
+            "SELECT data FROM webhooks WHERE ns = %s AND org_id = %s AND id = %s", (self.namespace, org_id, webhook_id)
+        )
+        return None if row is None else webhook_from_json(row[0])
+
+    def webhooks(self, org_id: str | None = None) -> list[WebhookRecord]:
+        if org_id is None:
+            rows = self._db.all("SELECT data FROM webhooks WHERE ns = %s ORDER BY sequence", (self.namespace,))
+        else:
+            rows = self._db.all(
+                "SELECT data FROM webhooks WHERE ns = %s AND org_id = %s ORDER BY sequence", (self.namespace, org_id)
+            )
+        return [webhook_from_json(data) for (data,) in rows]
+
+    def _put_delivery(self, record: DeliveryRecord) -> None:
+        self._db.write(
+            "INSERT INTO deliveries"
+            " (ns, id, org_id, webhook_id, sequence, status, due_at, claimed_by, lease_until, created_at, data)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (ns, id) DO UPDATE SET"
+            " status = EXCLUDED.status, due_at = EXCLUDED.due_at, claimed_by = EXCLUDED.claimed_by,"
+            " lease_until = EXCLUDED.lease_until, data = EXCLUDED.data",
+            (
+                self.namespace,
+                record.id,
+                record.org_id,
+                record.webhook_id,
+                record.sequence,
+                record.status,
+                record.due_at,
+                record.claimed_by,
+                record.lease_until,
+                record.created_at,
+                record_to_json(record),
+            ),
+        )
+
+    def add_delivery(self, record: DeliveryRecord) -> None:
+        self._put_delivery(record)
+
+    def deliveries(self, org_id: str | None = None, webhook_id: str | None = None) -> list[DeliveryRecord]:
+        sql, args = "SELECT data FROM deliveries WHERE ns = %s", [self.namespace]
+        if org_id is not None:
+            sql, args = sql + " AND org_id = %s", [*args, org_id]
+        if webhook_id is not None:
+            sql, args = sql + " AND webhook_id = %s", [*args, webhook_id]
+        rows = self._db.all(sql + " ORDER BY sequence", tuple(args))
+        return [delivery_from_json(data) for (data,) in rows]
+
+    def claim_due_deliveries(
+        self, due_by: int, claimer: str, held_until: int, stale_before: int, limit: int
+    ) -> list[DeliveryRecord]:
+        # FOR UPDATE SKIP LOCKED: replicas claiming at once each take other rows; a row another replica claimed
+        # and committed meanwhile is re-checked against the condition (READ COMMITTED) and left out.
+        with self.transaction():
+            rows = self._db.all(
+                "SELECT data FROM deliveries WHERE ns = %s AND ((status = %s AND due_at <= %s)"
+                " OR (status = %s AND lease_until < %s)) ORDER BY due_at, sequence LIMIT %s FOR UPDATE SKIP LOCKED",
+                (self.namespace, PENDING, due_by, SENDING, stale_before, limit),
+            )
+            claimed = []
+            for (data,) in rows:
+                taken = dataclasses.replace(
+                    delivery_from_json(data), status=SENDING, claimed_by=claimer, lease_until=held_until
+                )
+                self._put_delivery(taken)
+                claimed.append(taken)
+        return claimed
+
+    def purge_deliveries(self, created_before: int) -> int:
+        return self._db.write(
+            "DELETE FROM deliveries WHERE ns = %s AND status NOT IN (%s, %s) AND created_at < %s",
+            (self.namespace, PENDING, SENDING, created_before),
+        )
+
+    def finish_delivery(self, record: DeliveryRecord, retry: DeliveryRecord | None) -> bool:
+        with self.transaction():
+            row = self._db.one(
+                "SELECT status, claimed_by FROM deliveries WHERE ns = %s AND id = %s FOR UPDATE",
+                (self.namespace, record.id),
+            )
+            if row is None or row[0] != SENDING or row[1] != record.claimed_by:
+                return False
+            self._put_delivery(record)
+            if retry is not None:
+                self._put_delivery(retry)
+        return True
 
     def idempotency_get(self, scope: IdempotencyScope) -> IdempotencyRecord | None:
         row = self._db.one(

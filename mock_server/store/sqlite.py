@@ -15,20 +15,28 @@ from typing import Any
 from ..fixtures import Fixtures
 from ..namespace_catalog import NamespaceRecord, key_digest
 from ..records import (
+    PENDING,
+    SENDING,
     AssessmentRecord,
+    DeliveryRecord,
     IdempotencyRecord,
     IdempotencyScope,
     Rehearsal,
     RunRecord,
+    ServiceRecord,
     VendorRecord,
+    WebhookRecord,
     assessment_from_json,
+    delivery_from_json,
     dumps,
     record_to_json,
     rehearsal_from_json,
     run_from_json,
+    service_from_json,
     vendor_from_json,
+    webhook_from_json,
 )
-from . import JOURNAL_LIMIT, ClaimResult, seed
+from . import JOURNAL_LIMIT, NO_EXTERNAL_ID, ClaimResult, seed
 from .integrity import FINGERPRINT, fixtures_fingerprint
 
 # Several worker processes open the same file; a writer waits this long for another's transaction.
@@ -65,8 +73,39 @@ CREATE TABLE IF NOT EXISTS namespaces (
     id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, ttl_seconds INTEGER NOT NULL, last_used_at INTEGER NOT NULL,
     keys TEXT NOT NULL, fixtures TEXT);
 CREATE TABLE IF NOT EXISTS namespace_keys (digest TEXT PRIMARY KEY, ns TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS assessment_index (
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, external_id TEXT, next_event_at INTEGER,
+    PRIMARY KEY (ns, org_id, id));
+CREATE INDEX IF NOT EXISTS assessment_events ON assessment_index (ns, next_event_at);
+CREATE INDEX IF NOT EXISTS assessment_external ON assessment_index (ns, org_id, external_id);
+CREATE TABLE IF NOT EXISTS services (
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, vendor_id TEXT NOT NULL, id TEXT NOT NULL, external_id TEXT,
+    sequence INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (ns, org_id, id));
+CREATE INDEX IF NOT EXISTS services_vendor ON services (ns, org_id, vendor_id, sequence);
+CREATE INDEX IF NOT EXISTS services_external ON services (ns, org_id, external_id);
+CREATE TABLE IF NOT EXISTS webhooks (
+    ns TEXT NOT NULL, org_id TEXT NOT NULL, id TEXT NOT NULL, sequence INTEGER NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (ns, org_id, id));
+CREATE TABLE IF NOT EXISTS deliveries (
+    ns TEXT NOT NULL, id TEXT NOT NULL, org_id TEXT NOT NULL, webhook_id TEXT NOT NULL, sequence INTEGER NOT NULL,
+    status TEXT NOT NULL, due_at INTEGER NOT NULL, claimed_by TEXT, lease_until INTEGER, data TEXT NOT NULL,
+    PRIMARY KEY (ns, id));
+CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries (ns, status, due_at);
+CREATE INDEX IF NOT EXISTS deliveries_hook ON deliveries (ns, org_id, webhook_id, sequence);
 """
-TABLES = ("meta", "assessments", "runs", "idempotency", "journal", "vendors", "rehearsals")
+TABLES = (
+    "meta",
+    "assessments",
+    "assessment_index",
+    "runs",
+    "idempotency",
+    "journal",
+    "vendors",
+    "services",
+    "webhooks",
+    "deliveries",
+    "rehearsals",
+)
 
 
 def _scope_args(scope: IdempotencyScope) -> tuple[str, str, str, str]:
@@ -219,10 +258,33 @@ class SqliteStore:
         return None if row is None else assessment_from_json(row[0])
 
     def put_assessment(self, record: AssessmentRecord) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO assessments (ns, org_id, id, created_at, seed, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (record.org_id, record.id, record.created_at, int(record.seed), record_to_json(record)),
+        with self.transaction():
+            self._write(
+                "INSERT OR REPLACE INTO assessments (ns, org_id, id, created_at, seed, data) VALUES (?, ?, ?, ?, ?, ?)",
+                (record.org_id, record.id, record.created_at, int(record.seed), record_to_json(record)),
+            )
+            self._write(
+                "INSERT OR REPLACE INTO assessment_index (ns, org_id, id, external_id, next_event_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (record.org_id, record.id, record.external_id, record.next_event_at),
+            )
+
+    def assessment_by_external_id(self, org_id: str, external_id: str) -> AssessmentRecord | None:
+        row = self._one(
+            "SELECT a.data FROM assessment_index i JOIN assessments a ON a.ns = i.ns AND a.org_id = i.org_id"
+            " AND a.id = i.id WHERE i.ns = ? AND i.org_id = ? AND i.external_id = ?",
+            (org_id, external_id),
         )
+        return None if row is None else assessment_from_json(row[0])
+
+    def assessments_with_events_due(self, now: int, limit: int) -> list[AssessmentRecord]:
+        rows = self._all(
+            "SELECT a.data FROM assessment_index i JOIN assessments a ON a.ns = i.ns AND a.org_id = i.org_id"
+            " AND a.id = i.id WHERE i.ns = ? AND i.next_event_at IS NOT NULL AND i.next_event_at <= ?"
+            " ORDER BY i.next_event_at, i.org_id, i.id LIMIT ?",
+            (now, limit),
+        )
+        return [assessment_from_json(data) for (data,) in rows]
 
     def get_run(self, org_id: str, run_id: str) -> RunRecord | None:
         row = self._one("SELECT data FROM runs WHERE ns = ? AND org_id = ? AND id = ?", (org_id, run_id))
@@ -263,6 +325,11 @@ class SqliteStore:
     def purge_older_than(self, cutoff: int) -> int:
         with self.transaction():
             runs = self._write("DELETE FROM runs WHERE ns = ? AND seed = 0 AND started_at < ?", (cutoff,)).rowcount
+            self._write(
+                "DELETE FROM assessment_index WHERE ns = ? AND id IN"
+                " (SELECT id FROM assessments WHERE ns = ? AND seed = 0 AND created_at < ?)",
+                (self.namespace, cutoff),
+            )
             assessments = self._write(
                 "DELETE FROM assessments WHERE ns = ? AND seed = 0 AND created_at < ?", (cutoff,)
             ).rowcount
@@ -273,6 +340,8 @@ class SqliteStore:
         return None if row is None else vendor_from_json(row[0])
 
     def vendor_by_external_id(self, org_id: str, external_id: str) -> VendorRecord | None:
+        if external_id == NO_EXTERNAL_ID:
+            return None
         row = self._one(
             "SELECT data FROM vendors WHERE ns = ? AND org_id = ? AND external_id = ? ORDER BY rowid DESC LIMIT 1",
             (org_id, external_id),
@@ -280,10 +349,125 @@ class SqliteStore:
         return None if row is None else vendor_from_json(row[0])
 
     def put_vendor(self, record: VendorRecord) -> None:
+        external = record.external_id if record.external_id is not None else NO_EXTERNAL_ID
         self._write(
             "INSERT OR REPLACE INTO vendors (ns, org_id, id, external_id, data) VALUES (?, ?, ?, ?, ?)",
-            (record.org_id, record.id, record.external_id, record_to_json(record)),
+            (record.org_id, record.id, external, record_to_json(record)),
         )
+
+    def vendors_newest_first(self, org_id: str) -> list[VendorRecord]:
+        rows = self._all("SELECT data FROM vendors WHERE ns = ? AND org_id = ?", (org_id,))
+        vendors = [vendor_from_json(data) for (data,) in rows]
+        return sorted(vendors, key=lambda v: (v.created_at, v.sequence), reverse=True)
+
+    def put_service(self, record: ServiceRecord) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO services (ns, org_id, vendor_id, id, external_id, sequence, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (record.org_id, record.vendor_id, record.id, record.external_id, record.sequence, record_to_json(record)),
+        )
+
+    def get_service(self, org_id: str, service_id: str) -> ServiceRecord | None:
+        row = self._one("SELECT data FROM services WHERE ns = ? AND org_id = ? AND id = ?", (org_id, service_id))
+        return None if row is None else service_from_json(row[0])
+
+    def service_by_external_id(self, org_id: str, external_id: str) -> ServiceRecord | None:
+        row = self._one(
+            "SELECT data FROM services WHERE ns = ? AND org_id = ? AND external_id = ? ORDER BY sequence DESC LIMIT 1",
+            (org_id, external_id),
+        )
+        return None if row is None else service_from_json(row[0])
+
+    def services_of(self, org_id: str, vendor_id: str) -> list[ServiceRecord]:
+        rows = self._all(
+            "SELECT data FROM services WHERE ns = ? AND org_id = ? AND vendor_id = ? ORDER BY sequence",
+            (org_id, vendor_id),
+        )
+        return [service_from_json(data) for (data,) in rows]
+
+    def put_webhook(self, record: WebhookRecord) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO webhooks (ns, org_id, id, sequence, data) VALUES (?, ?, ?, ?, ?)",
+            (record.org_id, record.id, record.sequence, record_to_json(record)),
+        )
+
+    def get_webhook(self, org_id: str, webhook_id: str) -> WebhookRecord | None:
+        row = self._one("SELECT data FROM webhooks WHERE ns = ? AND org_id = ? AND id = ?", (org_id, webhook_id))
+        return None if row is None else webhook_from_json(row[0])
+
+    def webhooks(self, org_id: str | None = None) -> list[WebhookRecord]:
+        if org_id is None:
+            rows = self._all("SELECT data FROM webhooks WHERE ns = ? ORDER BY sequence", ())
+        else:
+            rows = self._all("SELECT data FROM webhooks WHERE ns = ? AND org_id = ? ORDER BY sequence", (org_id,))
+        return [webhook_from_json(data) for (data,) in rows]
+
+    def _put_delivery(self, record: DeliveryRecord) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO deliveries"
+            " (ns, id, org_id, webhook_id, sequence, status, due_at, claimed_by, lease_until, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.org_id,
+                record.webhook_id,
+                record.sequence,
+                record.status,
+                record.due_at,
+                record.claimed_by,
+                record.lease_until,
+                record_to_json(record),
+            ),
+        )
+
+    def add_delivery(self, record: DeliveryRecord) -> None:
+        self._put_delivery(record)
+
+    def deliveries(self, org_id: str | None = None, webhook_id: str | None = None) -> list[DeliveryRecord]:
+        sql, args = "SELECT data FROM deliveries WHERE ns = ?", list[str]()
+        if org_id is not None:
+            sql, args = sql + " AND org_id = ?", [*args, org_id]
+        if webhook_id is not None:
+            sql, args = sql + " AND webhook_id = ?", [*args, webhook_id]
+        rows = self._all(sql + " ORDER BY sequence", tuple(args))
+        return [delivery_from_json(data) for (data,) in rows]
+
+    def claim_due_deliveries(
+        self, due_by: int, claimer: str, held_until: int, stale_before: int, limit: int
+    ) -> list[DeliveryRecord]:
+        # BEGIN IMMEDIATE holds the write lock from the read to the claim: no other process claims the same rows.
+        with self.transaction():
+            rows = self._all(
+                "SELECT data FROM deliveries WHERE ns = ? AND ((status = ? AND due_at <= ?)"
+                " OR (status = ? AND lease_until < ?)) ORDER BY due_at, sequence LIMIT ?",
+                (PENDING, due_by, SENDING, stale_before, limit),
+            )
+            claimed = []
+            for (data,) in rows:
+                taken = dataclasses.replace(
+                    delivery_from_json(data), status=SENDING, claimed_by=claimer, lease_until=held_until
+                )
+                self._put_delivery(taken)
+                claimed.append(taken)
+        return claimed
+
+    def purge_deliveries(self, created_before: int) -> int:
+        cursor = self._write(
+            "DELETE FROM deliveries WHERE ns = ? AND status NOT IN (?, ?)"
+            " AND CAST(json_extract(data, '$.created_at') AS INTEGER) < ?",
+            (PENDING, SENDING, created_before),
+        )
+        return int(cursor.rowcount)
+
+    def finish_delivery(self, record: DeliveryRecord, retry: DeliveryRecord | None) -> bool:
+        with self.transaction():
+            row = self._one("SELECT status, claimed_by FROM deliveries WHERE ns = ? AND id = ?", (record.id,))
+            if row is None or row[0] != SENDING or row[1] != record.claimed_by:
+                return False
+            self._put_delivery(record)
+            if retry is not None:
+                self._put_delivery(retry)
+        return True
 
     def idempotency_get(self, scope: IdempotencyScope) -> IdempotencyRecord | None:
         row = self._one(

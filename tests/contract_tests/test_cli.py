@@ -155,3 +155,17 @@ def test_suite_never_imports_the_mock() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for source in (REPO / "contract_tests").rglob("*.py"):
         assert "mock_server" not in source.read_text(encoding="utf-8"), source
+
+
+def test_junit_report_holds_any_evidence(tmp_path: Path) -> None:
+    """Evidence may quote bytes XML cannot hold (a generated non-UTF-8 body): the report stays well-formed."""
+    from contract_tests.outcome import CheckResult, Finding, Status
+    from contract_tests.report import junit
+
+    hostile = "body \x18\x00 \ud800 end"
+    result = CheckResult("x", "a check", Status.FAILED, detail=hostile, findings=[Finding("failure", hostile)])
+    junit([result], tmp_path / "junit.xml", 1.0)
+    case = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite/testcase")
+    assert case is not None
+    assert "body \\u0018\\u0000 \\ud800 end" in (case.findtext("system-out") or "")
+    assert "\\u0018" in (case.findtext("failure") or "")

@@ -40,7 +40,9 @@ def test_section_has_every_pattern() -> None:
         "/v1/import/",
         "/v1/assessments",
         "/run",
-        "/_mock/webhooks",
+        "/v1/vendors?external_id=",
+        "/v1/webhooks",
+        "/_mock/webhooks/deliveries",
         "X-Coverbase-Mock-Rehearse",
         "drop_after_commit",
     ):

@@ -61,7 +61,7 @@ def test_journal_never_holds_the_key(api: Api) -> None:
 
 
 def test_unknown_route_and_method(api: Api) -> None:
-    r = api.get("/v1/vendors", headers={"Authorization": f"Bearer {ORG1_KEY}"})
+    r = api.get("/v1/vendorz", headers={"Authorization": f"Bearer {ORG1_KEY}"})
     assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
     r = api.request("PUT", "/v1/assessments", headers={"Authorization": f"Bearer {ORG1_KEY}"})
     assert r.status_code == 405 and r.json() == {"detail": "Method Not Allowed"}

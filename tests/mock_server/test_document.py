@@ -112,9 +112,12 @@ def test_every_catalog_code_is_documented_on_some_response() -> None:
     used: set[str] = set()
     for op in spec.operations(document):
         for response in op.raw["responses"].values():
-            example = spec.resolve(document, response).get("content", {}).get("application/json", {}).get("example")
-            if isinstance(example, dict) and isinstance(example.get("detail"), dict) and "code" in example["detail"]:
-                used.add(example["detail"]["code"])
+            media = spec.resolve(document, response).get("content", {}).get("application/json", {})
+            examples = [media.get("example"), *(e.get("value") for e in (media.get("examples") or {}).values())]
+            for example in examples:
+                detail = example.get("detail") if isinstance(example, dict) else None
+                if isinstance(detail, dict) and "code" in detail:
+                    used.add(detail["code"])
     catalog = set(spec.error_catalog(document))
     assert used == catalog
     enum = set(spec.schema(document, "CodedError")["properties"]["detail"]["properties"]["code"]["enum"])

@@ -55,6 +55,38 @@ def _broken(mutate: Any) -> dict[str, Any]:
         ),
         (lambda r: r["orgs"][0]["import_reports"][0]["mapping"].pop("external_id"), "import_reports[0].mapping"),
         (
+            lambda r: r["orgs"][0]["import_reports"][1]["mapping"].pop("vendor_external_id"),
+            "import_reports[1].mapping: must map vendor_external_id",
+        ),
+        (
+            lambda r: r["orgs"][0]["vendors"][0].update(watcher_ids=["cbuser_" + "0" * 32]),
+            "orgs[0].vendors[0].watcher_ids[0]: no user",
+        ),
+        (
+            lambda r: (
+                r["orgs"][0]["vendors"][1].update(external_id=None)
+                or r["orgs"][0]["vendors"][0].update(external_id="dup")
+                or r["orgs"][0]["vendors"][1].update(external_id="dup")
+            ),
+            "orgs[0].vendors[1].external_id: duplicate external_id",
+        ),
+        (
+            lambda r: r["orgs"][0]["control_sets"][0]["assessment_progress"]["stages"][0].update(status="started"),
+            "control_sets[0].assessment_progress.stages[0].status: 'started' is not one of",
+        ),
+        (
+            lambda r: r["orgs"][0]["control_sets"][0]["assessment_progress"]["stages"].reverse(),
+            "control_sets[0].assessment_progress.stages: statuses must follow the documented order",
+        ),
+        (
+            lambda r: r["orgs"][0]["vendors"][0].update(status_id="cbst_" + "0" * 32),
+            "orgs[0].vendors[0].status_id: no statuses entry",
+        ),
+        (
+            lambda r: r["orgs"][0]["webhooks"][0].update(events=["vendor.created"]),
+            "webhooks[0].events: 'vendor.created' not in the event catalog",
+        ),
+        (
             lambda r: r["orgs"][0].update(
                 webhooks=[
                     {

@@ -61,7 +61,6 @@ CASES: list[Case] = [
         b"a=b",
     ),
     ("no content type", "POST", RUN, auth(ORG1_KEY), b'{"input":{}}'),
-    ("unknown field", "POST", RUN, JSON, b'{"input":{},"extra":1}'),
     ("superseded field", "POST", "/v1/assessments", JSON, b'{"vendor_id":"v","control_set_ids":[],"risk_type":"x"}'),
     ("over-long Idempotency-Key", "POST", RUN, {**JSON, "Idempotency-Key": "k" * 256}, b"{}"),
     ("empty Idempotency-Key", "POST", RUN, {**JSON, "Idempotency-Key": ""}, b"{}"),
@@ -88,7 +87,6 @@ CASES: list[Case] = [
     ("huge query value", "GET", "/v1/workflows/runs?workflow_name=" + "x" * 60_000, auth(ORG1_KEY), None),
     ("huge integer query value", "GET", "/v1/workflows/runs?limit=" + "9" * 50_000, auth(ORG1_KEY), None),
     ("out-of-enum query value", "GET", "/v1/workflows/runs?status=" + "s" * 10_000, auth(ORG1_KEY), None),
-    ("unknown query parameter", "GET", "/v1/workflows/runs?x" + "y" * 10_000 + "=1", auth(ORG1_KEY), None),
     ("repeated scalar query parameter", "GET", "/v1/workflows/runs?limit=1&limit=2", auth(ORG1_KEY), None),
     ("control characters in query", "GET", "/v1/workflows/runs?workflow_name=%00%0A%0D", auth(ORG1_KEY), None),
 ]

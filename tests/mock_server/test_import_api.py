@@ -121,7 +121,7 @@ def test_unknown_report_is_404(api: Api) -> None:
     }
 
 
-@pytest.mark.parametrize("payload", [{}, {"data": []}, {"data": {"Name": "x"}}, [ACME], {"data": [ACME], "x": 1}])
+@pytest.mark.parametrize("payload", [{}, {"data": []}, {"data": {"Name": "x"}}, [ACME]])
 def test_malformed_batches_are_422(api: Api, payload: Any) -> None:
     r = api.post("/v1/import/vendor-intake", headers=auth(), json=payload)
     assert r.status_code == 422
@@ -132,3 +132,60 @@ def test_imports_are_org_scoped(api: Api) -> None:
     assert imp(api, [ACME], key=ORG2_KEY).status_code == 404  # org 2 has no such report
     r = api.post("/v1/assessments", headers=auth(ORG2_KEY), json={"vendor_id": vendor_id, "control_set_ids": []})
     assert r.status_code == 400
+
+
+def test_service_and_assessment_reports_upsert_under_an_imported_vendor(api: Api) -> None:
+    vendor_id = imp(api, [ACME]).json()["results"][0]["coverbase_id"]
+    service = {"Service Name": "Acme Chat", "Service Id": "svc-77", "Vendor Id": "ariba-req-7821"}
+    created = imp(api, [service], report="service-intake").json()
+    assert created["base_object"] == "service" and created["results"][0]["action"] == "created"
+    service_id = created["results"][0]["coverbase_id"]
+    assert service_id.startswith("cbsvc_")
+    again = imp(api, [{**service, "Description": "Live chat"}], report="service-intake").json()
+    assert (again["results"][0]["action"], again["results"][0]["coverbase_id"]) == ("updated", service_id)
+    vendor = api.get(f"/v1/vendors/{vendor_id}", headers=auth()).json()
+    assert [(s["id"], s["description"], s["external_id"]) for s in vendor["services"]] == [
+        (service_id, "Live chat", "svc-77")
+    ]
+    request = {"Assessment Name": "Acme intake review", "Request Id": "req-1", "Vendor Id": "ariba-req-7821"}
+    assessed = imp(api, [{**request, "Control Sets": ORG1_CONTROL_SET}], report="assessment-intake").json()
+    assessment_id = assessed["results"][0]["coverbase_id"]
+    got = api.get(f"/v1/assessments/{assessment_id}", headers=auth()).json()
+    assert (got["vendor_id"], got["name"], got["control_set_ids"], got["status"]) == (
+        vendor_id,
+        "Acme intake review",
+        [ORG1_CONTROL_SET],
+        "created",
+    )
+    renamed = imp(api, [{**request, "Assessment Name": "Renamed"}], report="assessment-intake").json()
+    assert (renamed["results"][0]["action"], renamed["results"][0]["coverbase_id"]) == ("updated", assessment_id)
+    assert api.get(f"/v1/assessments/{assessment_id}", headers=auth()).json()["name"] == "Renamed"
+
+
+def test_a_service_or_assessment_of_an_unknown_vendor_fails_the_record(api: Api) -> None:
+    for report, record in (
+        ("service-intake", {"Service Name": "S", "Service Id": "s1", "Vendor Id": "nobody"}),
+        ("assessment-intake", {"Assessment Name": "A", "Request Id": "r1", "Vendor Id": "nobody"}),
+        ("assessment-intake", {"Assessment Name": "A", "Request Id": "r1", "Vendor Id": None}),
+    ):
+        r = imp(api, [record], report=report)
+        assert r.status_code == 400, r.text
+        [error] = r.json()["errors"]
+        assert (error["error_code"], error["field"]) in {
+            ("invalid_field_value", "Vendor Id"),
+            ("missing_required_field", "Vendor Id"),
+        }
+
+
+def test_an_assessment_record_with_a_foreign_control_set_fails(api: Api) -> None:
+    imp(api, [ACME])
+    record = {"Assessment Name": "A", "Request Id": "r1", "Vendor Id": "ariba-req-7821", "Control Sets": "cbctst_x"}
+    [error] = imp(api, [record], report="assessment-intake").json()["errors"]
+    assert (error["error_code"], error["field"]) == ("invalid_field_value", "Control Sets")
+
+
+def test_mapped_vendor_fields_must_have_their_types(api: Api) -> None:
+    r = imp(api, [{**ACME, "Website": 42}])
+    assert r.status_code == 400
+    [error] = r.json()["errors"][-1:]
+    assert (error["error_code"], error["field"]) == ("invalid_field_value", "Website")

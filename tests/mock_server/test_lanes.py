@@ -246,6 +246,92 @@ _add("POST", "/v1/import/vendor-intake", headers=_a(), json={"data": []})
 _add("POST", "/v1/import/vendor-intake", headers=_a(), json={})
 _add("POST", "/v1/import/vendor-intake", headers=_a(K2), json={"data": [{}]})
 _add("GET", "/v1/workflows/runs?workflow_name=onboard-vendor", headers=_a())
+# vendors and services
+VENDOR = f"/v1/vendors/{V1}"
+for body in [
+    {"name": "V1", "external_id": "ext-1"},
+    {"name": "V1 again", "external_id": "ext-1"},
+    {"name": "  "},
+    {"name": "V", "watcher_ids": ["cbuser_x"]},
+    {"name": "V", "primary_contact": {"email": "no"}},
+    {"name": "V", "primary_contact": None, "website": None},
+    {"website": "x"},
+    {"name": 1},
+    {"name": "V", "tier": "tier_1"},
+]:
+    _add("POST", "/v1/vendors", headers=_a(), json=body)
+_add("POST", "/v1/vendors", headers=_a(**{"Idempotency-Key": "vk"}), json={"name": "K"})
+_add("POST", "/v1/vendors", headers=_a(**{"Idempotency-Key": "vk"}), json={"name": "K2"})
+for q in ["", "?name=acme", "?name=SUPPORT", "?external_id=ext-1", "?limit=0", "?limit=201", "?offset=-1", "?x=1"]:
+    _add("GET", "/v1/vendors" + q, headers=_a())
+for vid in [V1, "cbvndr_nope", "cbvndr_a%2Fb"]:
+    for key in [K1, K2]:
+        _add("GET", f"/v1/vendors/{vid}", headers=_a(key))
+        _add("GET", f"/v1/vendors/{vid}/fact-sheet", headers=_a(key))
+for body in [
+    {},
+    {"website": None, "description": "d"},
+    {"tag_ids": ["cbtag_2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b"], "watcher_ids": []},
+    {"tag_ids": ["cbtag_x"]},
+    {"status_id": "cbst_x"},
+    {"external_id": "z", "tier": "t"},
+    {"watcher_ids": "x"},
+]:
+    _add("PATCH", VENDOR, headers=_a(), json=body)
+_add("PATCH", "/v1/vendors/cbvndr_nope", headers=_a(), json={})
+for body in [{"name": "S"}, {"name": "S", "tag_ids": ["x"]}, {}, {"name": "S", "relationship_owner_ids": ["cbuser_x"]}]:
+    _add("POST", f"{VENDOR}/services", headers=_a(**{"Idempotency-Key": "sk"}), json=body)
+_add("POST", "/v1/vendors/cbvndr_nope/services", headers=_a(), json={"name": "S"})
+for url, body in [
+    (f"{VENDOR}/services/{SV1}", {"name": "S2", "description": None}),
+    (f"{VENDOR}/services/{SV1}", {"watcher_ids": ["cbuser_x"]}),
+    (f"{VENDOR}/services/cbsvc_nope", {}),
+    (f"/v1/vendors/cbvndr_7d1f0e2a9c3b4d5e8f6a7b8c9d0e1f2a/services/{SV1}", {}),
+]:
+    _add("PATCH", url, headers=_a(), json=body)
+_add("POST", f"{VENDOR}/fact-sheet/refresh", headers=_a())
+_add("GET", f"{VENDOR}/fact-sheet", headers=_a())
+_add("POST", "/v1/vendors/cbvndr_nope/fact-sheet/refresh", headers=_a())
+# webhooks
+HOOK = "/v1/webhooks/cbwh_5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b"
+for body in [
+    {"url": "http://127.0.0.1:9/h", "events": ["Vendor.Created"], "secret": "s" * 16},
+    {"url": "http://127.0.0.1:9/h", "events": ["Vendor.Created"], "secret": "short"},
+    {"url": "https://example.com/h", "events": ["Vendor.Created"], "secret": "s" * 16},
+    {"url": "http://[127.0.0.1]/h", "events": ["Vendor.Created"], "secret": "s" * 16},
+    {"url": "http://127.0.0.1:99999/h", "events": ["Vendor.Created"], "secret": "s" * 16},
+    {"url": "http://127.0.0.1:9/h", "events": ["vendor.created", "webhook.test"], "secret": "s" * 16},
+    {"url": "http://127.0.0.1:9/h", "events": "Vendor.Created", "secret": "s" * 16},
+    {"url": "http://127.0.0.1:9/h"},
+]:
+    _add("POST", "/v1/webhooks", headers=_a(), json=body)
+_add("GET", "/v1/webhooks", headers=_a())
+_add("GET", "/v1/webhooks", headers=_a(K2))
+for body in [{"enabled": True, "description": None}, {"secret": "x"}, {"url": "ftp://x"}, {"events": ["Nope"]}, {}]:
+    _add("PATCH", HOOK, headers=_a(), json=body)
+_add("POST", f"{HOOK}/test", headers=_a())
+_add("POST", f"{HOOK}/test", headers=_a(), json={"event_type": "X.Y", "payload": {"a": 1}})
+_add("POST", f"{HOOK}/test", headers=_a(), json={"payload": []})
+for q in ["", "?limit=0", "?limit=1000&offset=-3", "?limit=x"]:
+    _add("GET", f"{HOOK}/deliveries{q}", headers=_a())
+for suffix, method in [("", "PATCH"), ("", "DELETE"), ("/test", "POST"), ("/deliveries", "GET")]:
+    _add(method, f"/v1/webhooks/cbwh_nope{suffix}", headers=_a(), json={} if method == "PATCH" else None)
+_add("DELETE", "/v1/webhooks/cbwh_6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6b", headers=_a())
+_add("DELETE", "/v1/webhooks/cbwh_6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f6b", headers=_a())
+_add("DELETE", HOOK, headers=_a(K2))
+_add("PUT", HOOK, headers=_a())
+_add(
+    "POST",
+    "/v1/import/service-intake",
+    headers=_a(),
+    json={"data": [{"Service Name": "S", "Service Id": "s", "Vendor Id": "e1"}]},
+)
+_add(
+    "POST",
+    "/v1/import/assessment-intake",
+    headers=_a(),
+    json={"data": [{"Assessment Name": "A", "Request Id": "r", "Vendor Id": "e1", "Control Sets": CS1}]},
+)
 # control plane
 for m, u, kw in [
     ("GET", "/_mock/health", {}),
@@ -288,6 +374,11 @@ for m, u, kw in [
     ("GET", "/_mock/webhooks", {}),
     ("DELETE", "/_mock/webhooks/cbwh_nope", {}),
     ("GET", "/_mock/webhooks/deliveries", {}),
+    ("POST", "/_mock/webhooks/deliver", {}),
+    ("POST", "/_mock/clock", {"json": {"advance_seconds": 7200}}),
+    ("GET", f"/v1/vendors/{V1}/fact-sheet", {"headers": _a()}),
+    ("GET", f"/v1/assessments/{A1}", {"headers": _a()}),
+    ("GET", "/_mock/webhooks/deliveries?webhook_id=cbwh_5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b", {}),
     ("GET", "/_mock/webhooks/deliveries?event_type=x", {}),
     ("GET", "/_mock/requests", {}),
     ("DELETE", "/_mock/requests", {}),
@@ -297,7 +388,15 @@ for m, u, kw in [
     REQUESTS.append((m, u, kw))
 
 
-HEADERS = ("content-type", "content-length", "www-authenticate", "cache-control", "x-content-type-options", "allow")
+HEADERS = (
+    "content-type",
+    "content-length",
+    "www-authenticate",
+    "cache-control",
+    "x-content-type-options",
+    "allow",
+    "x-coverbase-mock-ignored-input",
+)
 
 
 def replay(fast: bool) -> list[tuple[int, list[str | None], bytes]]:

@@ -181,7 +181,7 @@ def test_a_namespace_with_a_webhook_receives_only_its_own_events(api: Api) -> No
     mock = Api(app)
     ns = _namespace(mock)
     hook = {"url": "http://127.0.0.1:9/h", "events": ["WorkflowRun.Created"], "secret": "s" * 20}
-    assert mock.post("/_mock/webhooks", headers={NS: ns["namespace_id"]}, json=hook).status_code == 201
+    assert mock.post("/v1/webhooks", headers=auth(ns["api_keys"][ORG1]), json=hook).status_code == 201
     mock.post(RUN, headers=auth(), json={})
     assert mock.post("/_mock/webhooks/deliver", headers={NS: ns["namespace_id"]}).json() == {"attempted": 0}
     run = mock.post(RUN, headers=auth(ns["api_keys"][ORG1]), json={}).json()

@@ -14,11 +14,14 @@ from mock_server import spec
 from mock_server.fixtures import load_fixtures
 from mock_server.records import (
     AssessmentRecord,
+    DeliveryRecord,
     IdempotencyRecord,
     IdempotencyScope,
     Rehearsal,
     RunRecord,
+    ServiceRecord,
     VendorRecord,
+    WebhookRecord,
 )
 from mock_server.store import JOURNAL_LIMIT, Database, Store
 from mock_server.store.memory import MemoryStore
@@ -494,3 +497,137 @@ def test_a_database_opens_the_store_and_catalog_of_its_namespaces(
     assert database.catalog().count() == 0
     assert database.reclaim() >= 0
     default.close()
+
+
+def _delivery(store: Store, delivery_id: str, due_at: int, hook: str = "cbwh_" + "1" * 32) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=delivery_id,
+        org_id=ORG1,
+        webhook_id=hook,
+        event_id="cbevt_" + "2" * 32,
+        event_type="Vendor.Created",
+        attempt=1,
+        max_attempts=6,
+        due_at=due_at,
+        payload_json='{"vendor_id":"x"}',
+        created_at=due_at,
+        sequence=store.next_sequence(),
+    )
+
+
+def test_fixture_vendors_services_and_webhooks_are_seeded(store: Store) -> None:
+    vendors = store.vendors_newest_first(ORG1)
+    assert {v.id for v in vendors} == set(store.fixtures.org(ORG1).vendors)
+    acme = store.get_vendor(ORG1, "cbvndr_e448ba62882143f3ba0c140bb2e30162")
+    assert acme is not None and acme.name == "Acme Corporation" and acme.external_id is None
+    assert [s.id for s in store.services_of(ORG1, acme.id)] == ["cbsvc_3c2b1a098f7e6d5c4b3a2918374655ab"]
+    assert [w.id for w in store.webhooks(ORG1)] == [w.id for w in store.fixtures.org(ORG1).webhooks]
+    assert store.webhooks(ORG2) == [] and len(store.webhooks()) == len(store.webhooks(ORG1))
+
+
+def test_vendors_newest_first_and_without_external_id(store: Store) -> None:
+    older = VendorRecord(ORG1, "cbvndr_" + "3" * 32, None, '{"name":"A"}', 2_000_000_000, 2_000_000_000, 1000)
+    newer = VendorRecord(ORG1, "cbvndr_" + "4" * 32, None, '{"name":"B"}', 2_000_000_000, 2_000_000_000, 1001)
+    store.put_vendor(newer)
+    store.put_vendor(older)
+    assert [v.id for v in store.vendors_newest_first(ORG1)][:2] == [newer.id, older.id]
+    assert store.get_vendor(ORG1, older.id) == older
+    assert store.vendor_by_external_id(ORG1, "") is None, "a vendor without external_id is found by none"
+
+
+def test_services_by_vendor_and_external_id(store: Store) -> None:
+    vendor = "cbvndr_e448ba62882143f3ba0c140bb2e30162"
+    first = ServiceRecord(ORG1, vendor, "cbsvc_" + "5" * 32, "svc-1", '{"name":"S"}', 10, 10, store.next_sequence())
+    second = ServiceRecord(ORG1, vendor, "cbsvc_" + "6" * 32, "svc-1", '{"name":"T"}', 10, 10, store.next_sequence())
+    store.put_service(first)
+    store.put_service(second)
+    assert [s.id for s in store.services_of(ORG1, vendor)][-2:] == [first.id, second.id]
+    assert store.get_service(ORG1, first.id) == first and store.get_service(ORG2, first.id) is None
+    found = store.service_by_external_id(ORG1, "svc-1")
+    assert found is not None and found.id == second.id, "the latest service of a repeated external_id"
+    store.put_service(dataclasses.replace(first, attributes_json='{"name":"S2"}', updated_at=11))
+    again = store.get_service(ORG1, first.id)
+    assert again is not None and again.name == "S2" and len(store.services_of(ORG1, vendor)) == 3
+
+
+def test_webhooks_round_trip_and_archive(store: Store) -> None:
+    hook = WebhookRecord(ORG2, "cbwh_" + "7" * 32, "http://127.0.0.1:1/x", ("A.B",), "s" * 16, None, True, 5, 999)
+    store.put_webhook(hook)
+    assert store.get_webhook(ORG2, hook.id) == hook and store.get_webhook(ORG1, hook.id) is None
+    store.put_webhook(dataclasses.replace(hook, archived_at=6))
+    assert [w.archived_at for w in store.webhooks(ORG2)] == [6]
+
+
+def test_assessments_by_external_id_and_events_due(store: Store) -> None:
+    due = dataclasses.replace(
+        AssessmentRecord.new(ORG1, {"id": "cbqsrw_" + "a" * 32}), next_event_at=100, external_id="imp-1"
+    )
+    later = dataclasses.replace(AssessmentRecord.new(ORG2, {"id": "cbqsrw_" + "b" * 32}), next_event_at=200)
+    store.put_assessment(later)
+    store.put_assessment(due)
+    assert [a.id for a in store.assessments_with_events_due(150, 10)] == [due.id]
+    assert [a.id for a in store.assessments_with_events_due(200, 10)] == [due.id, later.id]
+    assert [a.id for a in store.assessments_with_events_due(200, 1)] == [due.id]
+    found = store.assessment_by_external_id(ORG1, "imp-1")
+    assert found == due and store.assessment_by_external_id(ORG2, "imp-1") is None
+    store.put_assessment(dataclasses.replace(due, next_event_at=None))
+    assert [a.id for a in store.assessments_with_events_due(10**9, 10)] == [later.id]
+
+
+def test_deliveries_are_claimed_once_and_finished_by_their_claimant(store: Store) -> None:
+    early, late = _delivery(store, "cbwhd_" + "1" * 32, 100), _delivery(store, "cbwhd_" + "2" * 32, 300)
+    store.add_delivery(late)
+    store.add_delivery(early)
+    assert [d.id for d in store.deliveries(ORG1)] == [early.id, late.id], "oldest first by sequence"
+    assert store.claim_due_deliveries(50, "w1", held_until=1030, stale_before=1000, limit=10) == []
+    [claimed] = store.claim_due_deliveries(200, "w1", held_until=1030, stale_before=1000, limit=10)
+    assert claimed.id == early.id and claimed.status == "sending" and claimed.claimed_by == "w1"
+    assert store.claim_due_deliveries(200, "w2", held_until=1031, stale_before=1001, limit=10) == []
+    finished = dataclasses.replace(claimed, status="error", attempted_at=150)
+    retry = _delivery(store, "cbwhd_" + "3" * 32, 154)
+    assert store.finish_delivery(dataclasses.replace(finished, claimed_by="w2"), None) is False, "not w2's claim"
+    assert store.finish_delivery(finished, retry) is True
+    assert store.finish_delivery(finished, None) is False, "finished once"
+    statuses = {d.id: d.status for d in store.deliveries(ORG1, "cbwh_" + "1" * 32)}
+    assert statuses == {late.id: "pending", early.id: "error", retry.id: "pending"}
+    assert [d.id for d in store.claim_due_deliveries(400, "w2", 1100, 1070, limit=1)] == [retry.id], "earliest due"
+
+
+def test_a_lapsed_claim_is_taken_over(store: Store) -> None:
+    store.add_delivery(_delivery(store, "cbwhd_" + "4" * 32, 100))
+    [first] = store.claim_due_deliveries(100, "dead", held_until=1030, stale_before=1000, limit=10)
+    assert store.claim_due_deliveries(100, "alive", held_until=1060, stale_before=1030, limit=10) == []
+    [taken] = store.claim_due_deliveries(100, "alive", held_until=1061, stale_before=1031, limit=10)
+    assert taken.id == first.id and taken.claimed_by == "alive"
+    assert store.finish_delivery(dataclasses.replace(first, status="delivered"), None) is False
+
+
+def test_deliveries_roll_back_with_the_transaction(store: Store) -> None:
+    with pytest.raises(Boom), store.transaction():
+        store.add_delivery(_delivery(store, "cbwhd_" + "5" * 32, 100))
+        store.put_service(
+            ServiceRecord(ORG1, "cbvndr_" + "1" * 32, "cbsvc_" + "9" * 32, None, "{}", 1, 1, store.next_sequence())
+        )
+        store.put_webhook(WebhookRecord(ORG1, "cbwh_" + "9" * 32, "u", (), "s", None, True, 1))
+        raise Boom
+    assert store.deliveries() == []
+    assert store.get_service(ORG1, "cbsvc_" + "9" * 32) is None and store.get_webhook(ORG1, "cbwh_" + "9" * 32) is None
+    assert store.claim_due_deliveries(10**9, "w", 10, 0, 10) == []
+
+
+def test_reset_clears_deliveries_and_reseeds_webhooks(store: Store) -> None:
+    store.add_delivery(_delivery(store, "cbwhd_" + "6" * 32, 100))
+    store.put_webhook(WebhookRecord(ORG1, "cbwh_" + "8" * 32, "u", (), "s", None, True, 1))
+    store.reset()
+    assert store.deliveries() == []
+    assert [w.id for w in store.webhooks(ORG1)] == [w.id for w in store.fixtures.org(ORG1).webhooks]
+
+
+def test_finished_deliveries_are_purged_after_retention(store: Store) -> None:
+    old = dataclasses.replace(_delivery(store, "cbwhd_" + "7" * 32, 100), status="delivered")
+    queued = _delivery(store, "cbwhd_" + "8" * 32, 100)
+    recent = dataclasses.replace(_delivery(store, "cbwhd_" + "9" * 32, 500), status="error")
+    for delivery in (old, queued, recent):
+        store.add_delivery(delivery)
+    assert store.purge_deliveries(200) == 1
+    assert [d.id for d in store.deliveries()] == [queued.id, recent.id], "queued attempts are never purged"

@@ -28,7 +28,6 @@ from tests.support.api import DOC_ASSESSMENT, Api, auth
 HORIZON_YEARS = 10
 # Examples that cannot work on a fresh mock for a reason other than time; each must stay a known failure.
 NEEDS_STATE = {
-    "deleteWebhook": "its example ID names a subscription that must be registered first (IDs are random)",
     "deleteNamespace": "its example ID names a namespace that must be created first (IDs are random)",
 }
 

@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -43,7 +44,36 @@ enabled_workflow: {ENABLED}
 other_enabled_workflow: {OTHER_ENABLED}
 disabled_workflow: {DISABLED}
 import_report: {REPORT}
+vendor_writes: true
+webhook_url: https://hooks.example.com/coverbase-contract
 """
+# The event catalog of integrations/webhooks (the reference page's list only).
+EVENTS = frozenset(
+    {
+        "Assessment.Created",
+        "Assessment.AssigneeChanged",
+        "Assessment.StatusChanged",
+        "QuestionnaireResponse.Created",
+        "QuestionnaireResponse.StatusChanged",
+        "Review.StatusChanged",
+        "WorkQueueItem.Created",
+        "WorkQueueItem.Completed",
+        "Vendor.Created",
+        "Vendor.Updated",
+        "Procurement.Created",
+        "Procurement.StatusChanged",
+        "Service.Created",
+        "Service.Updated",
+        "OrgIntake.QuestionnaireRemoved",
+        "OrgIntake.Disabled",
+        "IntakeSession.Created",
+        "IntakeSession.Submitted",
+    }
+)
+INVALID_URL = "Webhook URL must be HTTPS and must not target a private, link-local, loopback, or metadata address."
+VENDOR_TEXT = ("website", "description", "hq_location", "use_case")
+PEOPLE = ("risk_analyst_ids", "relationship_owner_ids", "watcher_ids")
+SECTIONS = ("company_profile", "products", "public_perception", "financials", "people", "compliance_legal")
 
 
 class ApiError(Exception):
@@ -74,6 +104,10 @@ class Org:
     assessments: dict[str, dict[str, Any]] = field(default_factory=dict)
     imported: dict[str, str] = field(default_factory=dict)  # external_id -> vendor id
     keys: dict[tuple[str, str, str], tuple[float, int, Any]] = field(default_factory=dict)
+    vendor_objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> the vendor object (no services)
+    service_objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fact_sheets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> subscription (with its secret)
 
 
 class ProductionLike:
@@ -100,6 +134,16 @@ class ProductionLike:
                 Route("/v1/workflows/runs/{run_id}", self.get_run, methods=["GET"]),
                 Route("/v1/workflows/{name}/run", self.run_workflow, methods=["POST"]),
                 Route("/v1/import/{report}", self.import_records, methods=["POST"]),
+                Route("/v1/vendors", self.vendors, methods=["GET", "POST"]),
+                Route("/v1/vendors/{vendor_id}", self.vendor, methods=["GET", "PATCH"]),
+                Route("/v1/vendors/{vendor_id}/services", self.create_service, methods=["POST"]),
+                Route("/v1/vendors/{vendor_id}/services/{service_id}", self.update_service, methods=["PATCH"]),
+                Route("/v1/vendors/{vendor_id}/fact-sheet", self.fact_sheet, methods=["GET"]),
+                Route("/v1/vendors/{vendor_id}/fact-sheet/refresh", self.refresh_fact_sheet, methods=["POST"]),
+                Route("/v1/webhooks", self.webhooks, methods=["GET", "POST"]),
+                Route("/v1/webhooks/{webhook_id}", self.webhook, methods=["PATCH", "DELETE"]),
+                Route("/v1/webhooks/{webhook_id}/test", self.test_webhook, methods=["POST"]),
+                Route("/v1/webhooks/{webhook_id}/deliveries", self.deliveries, methods=["GET"]),
             ]
         )
         self.app.add_exception_handler(ApiError, self._error)
@@ -456,6 +500,253 @@ class ProductionLike:
             "received_at": int(time.time()),
         }
         return JSONResponse(answer, 200 if results else 400)
+
+    # Vendors & Services, as a FastAPI implementation of api-reference/vendors would answer.
+
+    def vendor_object(self, org: Org, vendor_id: str) -> dict[str, Any]:
+        if vendor_id not in org.vendor_objects:
+            now = int(time.time())
+            org.vendor_objects[vendor_id] = {
+                "id": vendor_id,
+                "external_id": next((e for e, v in org.imported.items() if v == vendor_id), None),
+                "name": org.vendors[vendor_id],
+                **dict.fromkeys(("website", "description", "hq_location", "status", "status_id")),
+                "tags": [],
+                **{name: [] for name in PEOPLE},
+                **dict.fromkeys(("inherent_risk_level_id", "residual_risk_level_id", "engagement_type", "use_case")),
+                "tier": None,
+                "primary_contact": None,
+                "created_at": now,
+                "updated_at": now,
+                "sequence": 0,
+            }
+        return org.vendor_objects[vendor_id]
+
+    def full(self, org: Org, vendor_id: str) -> dict[str, Any]:
+        found = {k: v for k, v in self.vendor_object(org, vendor_id).items() if k != "sequence"}
+        found["services"] = [s for s in org.service_objects.values() if s["vendor_id"] == vendor_id]
+        return found
+
+    @staticmethod
+    def contact(value: Any) -> dict[str, Any] | None:
+        if not isinstance(value, dict) or not isinstance(value.get("email"), str) or "@" not in value["email"]:
+            if value is None:
+                return None
+            raise invalid({"type": "value_error", "loc": ["body", "primary_contact", "email"], "msg": "Not an email"})
+        return {"email": value["email"], **{k: value.get(k) for k in ("name", "title", "phone_number")}}
+
+    def people(self, org: Org, body: dict[str, Any], names: tuple[str, ...], code: str) -> None:
+        for name in names:
+            value = body.get(name)
+            if value is not None and (not isinstance(value, list) or any(u != USER for u in value)):
+                raise coded(400, code, "Unknown user.")
+
+    async def vendors(self, request: Request) -> Response:
+        org = self.org(request)
+        if request.method == "GET":
+            query = request.query_params
+            limit, offset = self.paging(query.get("limit", "50"), query.get("offset", "0"), 200)
+            name, external = query.get("name"), query.get("external_id")
+            found = []
+            for vendor_id in org.vendors:
+                vendor = self.vendor_object(org, vendor_id)
+                names = [
+                    vendor["name"],
+                    *(s["name"] for s in org.service_objects.values() if s["vendor_id"] == vendor_id),
+                ]
+                if name is not None and not any(name.lower() in n.lower() for n in names):
+                    continue
+                if external is not None and vendor["external_id"] != external:
+                    continue
+                found.append(vendor)
+            found.sort(key=lambda v: (v["created_at"], v["sequence"]), reverse=True)
+            summary = ("id", "external_id", "name", "website", "description", "hq_location", "status", "status_id")
+            more = ("tags", "use_case", "tier", "primary_contact", "created_at", "updated_at")
+            items = [{k: v[k] for k in (*summary, *more)} for v in found[offset : offset + limit]]
+            return JSONResponse({"items": items, "total": len(found), "limit": limit, "offset": offset})
+        body = await self.body(request, required=True)
+        if not isinstance(body.get("name"), str):
+            raise invalid({"type": "missing", "loc": ["body", "name"], "msg": "Field required"})
+        self.people(org, body, PEOPLE, "invalid_vendor")
+        contact = self.contact(body.get("primary_contact"))
+
+        def create() -> tuple[int, Any]:
+            vendor_id = _new_id("cbvndr")
+            org.vendors[vendor_id] = body["name"]
+            self.sequence += 1
+            vendor = self.vendor_object(org, vendor_id)
+            vendor.update({k: body.get(k) for k in VENDOR_TEXT}, sequence=self.sequence, primary_contact=contact)
+            vendor.update({k: body.get(k) or [] for k in PEOPLE}, external_id=body.get("external_id"))
+            return 201, self.full(org, vendor_id)
+
+        with self.lock:
+            status, answer = self.idempotent(request, org, create)
+        return JSONResponse(answer, status)
+
+    @staticmethod
+    def paging(raw_limit: str, raw_offset: str, high: int) -> tuple[int, int]:
+        try:
+            limit, offset = int(raw_limit), int(raw_offset)
+        except ValueError:
+            raise invalid({"type": "int_parsing", "loc": ["query", "limit"], "msg": "Not an integer"}) from None
+        if not 1 <= limit <= high or offset < 0:
+            raise invalid({"type": "less_than_equal", "loc": ["query", "limit"], "msg": "Out of range"})
+        return limit, offset
+
+    def found_vendor(self, request: Request) -> tuple[Org, str]:
+        org = self.org(request)
+        vendor_id = request.path_params["vendor_id"]
+        if vendor_id not in org.vendors:
+            raise coded(404, "vendor_not_found", "Vendor not found.")
+        return org, vendor_id
+
+    async def vendor(self, request: Request) -> Response:
+        org, vendor_id = self.found_vendor(request)
+        if request.method == "PATCH":
+            body = await self.body(request, required=True)
+            self.people(org, body, PEOPLE, "invalid_update")
+            vendor = self.vendor_object(org, vendor_id)
+            for name in (*VENDOR_TEXT, "name", "engagement_type", *PEOPLE):
+                if body.get(name) is not None:
+                    vendor[name] = body[name]
+            if body.get("primary_contact") is not None:
+                vendor["primary_contact"] = self.contact(body["primary_contact"])
+            vendor["updated_at"] = int(time.time())
+        return JSONResponse(self.full(org, vendor_id))
+
+    async def create_service(self, request: Request) -> Response:
+        org, vendor_id = self.found_vendor(request)
+        body = await self.body(request, required=True)
+        if not isinstance(body.get("name"), str):
+            raise invalid({"type": "missing", "loc": ["body", "name"], "msg": "Field required"})
+        self.people(org, body, ("relationship_owner_ids", "watcher_ids"), "invalid_service")
+        service = {
+            "id": _new_id("cbsvc"),
+            "vendor_id": vendor_id,
+            "name": body["name"],
+            "description": body.get("description"),
+            "external_id": body.get("external_id"),
+            "tags": [],
+            "relationship_owner_ids": body.get("relationship_owner_ids") or [],
+            "watcher_ids": body.get("watcher_ids") or [],
+            "primary_contact": self.contact(body.get("primary_contact")),
+            "created_at": int(time.time()),
+        }
+        org.service_objects[service["id"]] = service
+        org.services[service["id"]] = vendor_id
+        return JSONResponse(service, 201)
+
+    async def update_service(self, request: Request) -> Response:
+        org = self.org(request)
+        service = org.service_objects.get(request.path_params["service_id"])
+        if service is None or service["vendor_id"] != request.path_params["vendor_id"]:
+            raise coded(404, "service_not_found", "Service not found.")
+        body = await self.body(request, required=True)
+        for name in ("name", "description", "relationship_owner_ids", "watcher_ids"):
+            if body.get(name) is not None:
+                service[name] = body[name]
+        return JSONResponse(service)
+
+    async def fact_sheet(self, request: Request) -> Response:
+        org, vendor_id = self.found_vendor(request)
+        sheet = org.fact_sheets.get(vendor_id)
+        never = {"entity_id": None, "status": None, "progress": [], "generated_at": None}
+        return JSONResponse(
+            {"vendor_id": vendor_id, **(sheet or never), **dict.fromkeys(SECTIONS), "security_posture": None}
+        )
+
+    async def refresh_fact_sheet(self, request: Request) -> Response:
+        org, vendor_id = self.found_vendor(request)
+        entity = (org.fact_sheets.get(vendor_id) or {}).get("entity_id") or _new_id("cbentity")
+        org.fact_sheets[vendor_id] = {"entity_id": entity, "status": "pending", "progress": [], "generated_at": None}
+        message = "Fact sheet regeneration has been queued."
+        return JSONResponse({"vendor_id": vendor_id, "entity_id": entity, "status": "pending", "message": message}, 202)
+
+    # Webhooks, as api-reference/webhooks describes them: public HTTPS only, strict catalog.
+
+    @staticmethod
+    def check_webhook(body: dict[str, Any]) -> None:
+        if body.get("secret") is not None and len(str(body["secret"])) < 16:
+            raise coded(400, "weak_secret", "Secret must be at least 16 characters.")
+        url = body.get("url")
+        if url is not None:
+            host = (urlsplit(str(url)).hostname or "") if str(url).startswith("https://") else ""
+            private = host in ("", "localhost") or host.startswith(("127.", "10.", "192.168.", "169.254."))
+            if private:
+                raise coded(400, "invalid_url", INVALID_URL)
+        events = body.get("events")
+        if events is not None:
+            unknown = [e for e in dict.fromkeys(events) if e not in EVENTS]
+            if unknown:
+                raise coded(422, "invalid_event_types", f"Unsupported event type(s): {', '.join(map(str, unknown))}.")
+
+    @staticmethod
+    def public(hook: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in hook.items() if k not in ("secret", "archived")}
+
+    async def webhooks(self, request: Request) -> Response:
+        org = self.org(request)
+        if request.method == "GET":
+            return JSONResponse({"data": [self.public(h) for h in org.webhooks.values() if not h["archived"]]})
+        body = await self.body(request, required=True)
+        missing = [n for n in ("url", "events", "secret") if n not in body]
+        if missing:
+            raise invalid(*({"type": "missing", "loc": ["body", n], "msg": "Field required"} for n in missing))
+        self.check_webhook(body)
+        hook = {
+            "id": _new_id("cbwh"),
+            "url": body["url"],
+            "events": list(body["events"]),
+            "description": body.get("description"),
+            "enabled": body.get("enabled", True),
+            "created_at": int(time.time()),
+            "last_delivery_status": None,
+            "delivery_success_rate": None,
+            "delivery_count": 0,
+            "secret": body["secret"],
+            "archived": False,
+        }
+        org.webhooks[hook["id"]] = hook
+        return JSONResponse(self.public(hook), 201)
+
+    def found_webhook(self, request: Request) -> dict[str, Any]:
+        hook = self.org(request).webhooks.get(request.path_params["webhook_id"])
+        if hook is None or hook["archived"]:
+            raise coded(404, "webhook_not_found", "Webhook not found.")
+        return hook
+
+    async def webhook(self, request: Request) -> Response:
+        hook = self.found_webhook(request)
+        if request.method == "DELETE":
+            hook["archived"] = True
+            return Response(status_code=204)
+        body = await self.body(request, required=True)
+        self.check_webhook(body)
+        for name in ("url", "events", "secret", "description", "enabled"):
+            if body.get(name) is not None:
+                hook[name] = body[name]
+        return JSONResponse(self.public(hook))
+
+    async def test_webhook(self, request: Request) -> Response:
+        self.found_webhook(request)
+        await self.body(request, required=False)
+        answer = {
+            "event_id": "cbevt_test_" + secrets.token_hex(16),
+            "delivered": True,
+            "response_status": None,
+            "response_time_ms": None,
+            "attempted_at": int(time.time()),
+        }
+        return JSONResponse(answer)
+
+    async def deliveries(self, request: Request) -> Response:
+        self.found_webhook(request)
+        query = request.query_params
+        try:
+            limit, offset = int(query.get("limit", "50")), int(query.get("offset", "0"))
+        except ValueError:
+            raise invalid({"type": "int_parsing", "loc": ["query", "limit"], "msg": "Not an integer"}) from None
+        return JSONResponse({"data": [], "total": 0, "limit": min(max(limit, 1), 100), "offset": max(offset, 0)})
 
 
 def create_app() -> Starlette:

@@ -33,7 +33,7 @@ def _example(doc: dict[str, Any], operation: dict[str, Any]) -> tuple[int, Any]:
     """The first documented 2xx answer of an operation and its example."""
     for status, response in operation["responses"].items():
         if str(status).startswith("2"):
-            media = _resolve(doc, response)["content"]["application/json"]
+            media = (_resolve(doc, response).get("content") or {}).get("application/json") or {}
             return int(status), media.get("example")
     return 200, None
 
@@ -42,10 +42,12 @@ def create_app() -> Starlette:
     doc = yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
     routes = []
     for template, item in doc["paths"].items():
-        answers = {m.upper(): _example(doc, op) for m, op in item.items() if m in ("get", "post", "delete")}
+        answers = {m.upper(): _example(doc, op) for m, op in item.items() if m in ("get", "post", "delete", "patch")}
 
         async def endpoint(request: Request, answers: dict[str, tuple[int, Any]] = answers) -> Response:
             status, example = answers[request.method]
+            if example is None:  # a documented answer without a body (204)
+                return Response(status_code=status)
             return Response(json.dumps(example), status, media_type="application/json")
 
         routes.append(Route(template, endpoint, methods=list(answers)))
