@@ -157,11 +157,17 @@ def test_archiving_a_finished_one_keeps_its_status(watched: Api) -> None:
         assert deliveries(watched)[-1] == ("review_evals", "complete") and len(deliveries(watched)) == 5
 
 
-def test_changes_passed_without_a_clock_move_are_published_by_the_worker_round(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_changes_passed_without_a_clock_move_are_published_by_the_worker_round(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """The delivery worker's round (and /_mock/webhooks/deliver) publishes what real time passed; two mock
-    processes sharing one database publish each change once."""
-    state = tmp_path / "state.db"
-    first, second = build_runtime(Settings(state_path=state)), build_runtime(Settings(state_path=state))
+    processes (or replicas) sharing one database publish each change once."""
+    if kind == "sqlite":
+        settings = Settings(state_path=tmp_path / "state.db")
+    else:
+        settings = Settings(state_url=request.getfixturevalue("postgres_url"))
+    first, second = build_runtime(settings), build_runtime(settings)
     api = Api(create_app(first))
     with freeze_time(T0, real_asyncio=True) as frozen:
         created = create(api, control_set_ids=[ORG1_CONTROL_SET])

@@ -631,3 +631,34 @@ def test_finished_deliveries_are_purged_after_retention(store: Store) -> None:
         store.add_delivery(delivery)
     assert store.purge_deliveries(200) == 1
     assert [d.id for d in store.deliveries()] == [queued.id, recent.id], "queued attempts are never purged"
+
+
+@pytest.mark.parametrize("kind", DURABLE)
+def test_concurrent_delivery_claims_on_separate_connections_take_each_attempt_once(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Eight processes (or replicas) claim due attempts at the same instant, a few at a time: every attempt is
+    claimed by exactly one of them."""
+    where = _where(kind, request, tmp_path)
+    stores = [make_store(kind, where) for _ in range(8)]
+    due = [_delivery(stores[0], f"mockdlv_{n:032x}", 100 + n) for n in range(40)]
+    for record in due:
+        stores[0].add_delivery(record)
+    barrier = threading.Barrier(len(stores))
+
+    def claim(index: int) -> list[str]:
+        barrier.wait()
+        taken: list[str] = []
+        while batch := stores[index].claim_due_deliveries(
+            1_000, f"w{index}", held_until=2_000, stale_before=0, limit=3
+        ):
+            taken += [d.id for d in batch]
+        return taken
+
+    try:
+        with ThreadPoolExecutor(len(stores)) as pool:
+            claimed = [d for taken in pool.map(claim, range(len(stores))) for d in taken]
+        assert sorted(claimed) == sorted(d.id for d in due), "each attempt claimed exactly once"
+    finally:
+        for made in stores:
+            made.close()
