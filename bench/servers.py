@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import prism
+from tools.processes import stop as stop  # the servers this module starts are stopped with it
 
 HOST = "127.0.0.1"
 API_KEY = "ak_live_xxx"
@@ -114,17 +114,3 @@ def serve(
 def _tail(errors: t.IO[bytes]) -> str:
     errors.seek(0)
     return errors.read().decode(errors="replace")[-2000:]
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's own process group (it was started in a new session), then SIGKILL if needed."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)

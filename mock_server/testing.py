@@ -484,21 +484,17 @@ def serve(fixtures: str | Path | None = None) -> Iterator[CoverbaseMock]:
     with serve() as mock:
         mock.client().get("/v1/utils/authtest")
     """
-    session = MockSession.start(fixtures)
-    try:
-        mock = session.handle()
-        try:
-            yield mock
-        finally:
-            session.release(mock)
-    finally:
-        session.close()
+    yield from _one_handle(MockSession.start(fixtures))
 
 
 @contextlib.contextmanager
 def connect(url: str) -> Iterator[CoverbaseMock]:
     """A handle on a mock already running at `url` (in its own namespace when it offers them, else reset)."""
-    session = MockSession.connect(url)
+    yield from _one_handle(MockSession.connect(url))
+
+
+def _one_handle(session: MockSession) -> Iterator[CoverbaseMock]:
+    """The one handle of a session made for it; released, and the session closed, however the block ends."""
     try:
         mock = session.handle()
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from collections.abc import Iterator
 from types import FrameType
 
 from tools.postgres import Cluster, ClusterError
+from tools.processes import stop
 
 HOST = "127.0.0.1"
 READY_SECONDS = 60.0
@@ -51,20 +51,6 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = READY_
             pass
         time.sleep(0.05)  # polling while the port opens, bounded by the deadline
     raise TimeoutError(f"{base} did not answer within {timeout:.0f} s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the replica's process group, SIGKILL if it has not stopped within 10 s."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 @contextlib.contextmanager
