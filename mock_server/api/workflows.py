@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from typing import Any
 
 from ..engine import definition_of, find_workflow, start_run
@@ -50,7 +51,9 @@ def list_workflow_runs(
     if workflow_name is None and wanted is None and created_at_after is None and created_at_before is None:
         # Without filters the total is the store's count: only the page's runs are read (flat at 1M runs).
         total = rt.store.run_count(call.org_id)
-        page = [summary(run, definition_of(rt, run), now) for run in itertools.islice(runs, offset, offset + limit)]
+        # islice takes no index past sys.maxsize: an offset beyond every run is an empty page, never a 500.
+        window = itertools.islice(runs, min(offset, sys.maxsize), min(offset + limit, sys.maxsize))
+        page = [summary(run, definition_of(rt, run), now) for run in window]
     else:
         for run in runs:
             if workflow_name is not None and run.workflow_name != workflow_name:

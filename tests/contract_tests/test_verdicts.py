@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from contract_tests.checks.stateful import Focus, _focused
 from contract_tests.document import Document
-from contract_tests.outcome import Status
+from contract_tests.outcome import Coverage, Status
 from contract_tests.report import junit, summary
 from contract_tests.runner import Options, Run, run_suite
 from mock_server.app import create_app
@@ -97,6 +99,33 @@ def test_every_link_of_the_document_is_walked(tmp_path: Path) -> None:
     assert result.coverage is not None and result.coverage.required_links == links
     assert all(result.coverage.links[link] for link in links), result.coverage.links
     assert f"links walked {len(links)}/{len(links)}" in result.detail
+
+
+def test_a_root_precondition_holds_for_the_whole_round() -> None:
+    """The crash (thorough profile): a root turned off as soon as its link was walked, mid-round, and hypothesis
+    replaying an earlier prefix raised FlakyStrategyDefinition. The focus is what was missing when the round began."""
+    doc = Document.load()
+    coverage = Coverage(required_links=[link.label for link in doc.links])
+    ctx = SimpleNamespace(doc=doc, coverage=coverage)
+    focus = Focus()
+    focus.missing = frozenset(coverage.missing_links)
+    run_link = next(link.label for link in doc.links if link.source == "runWorkflow")
+    precondition = _focused(ctx, "runWorkflow", lambda machine: True, focus)  # type: ignore[arg-type]
+    assert precondition(None)
+    for label in coverage.required_links:
+        coverage.links[label] += 1  # every link walked during the round
+    assert precondition(None), "still enabled until the round ends"
+    focus.missing = frozenset({next(link.label for link in doc.links if link.source != "runWorkflow")})
+    assert run_link not in focus.missing and not precondition(None), "the next round focuses on what is missing"
+
+
+@pytest.mark.slow
+def test_the_thorough_profile_runs_every_check_without_a_crash(tmp_path: Path) -> None:
+    """Seen with seed 0: stateful_links crashed (FlakyStrategyDefinition) after the thorough schema_conformance."""
+    run = suite(create_app(), tmp_path, [], profile="thorough")
+    text = summary(run.results, run.spent, run.limit, run.seconds)
+    assert [r.name for r in run.results if r.crashed] == [], text
+    assert all(r.status is Status.PASSED for r in run.results), text
 
 
 def test_a_link_that_cannot_be_walked_fails_the_check(tmp_path: Path) -> None:
